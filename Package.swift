@@ -1,0 +1,51 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Flags for the numerical modules: whole-module optimisation and no errno on
+/// libm calls (so `sqrt`, `exp`, `erfc` vectorise and inline as in C).
+let numericSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Xcc", "-fno-math-errno"]),
+]
+
+let package = Package(
+    name: "g4",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "g4sim", targets: ["g4sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries: pkg-config supplies include paths and link flags.
+        .systemLibrary(name: "OpenMPILink", path: "Sources/SystemLibraries/MPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(name: "HDF5Link", path: "Sources/SystemLibraries/HDF5", pkgConfig: "hdf5-openmpi",
+                       providers: [.apt(["libhdf5-openmpi-dev"])]),
+        .systemLibrary(name: "FFTWLink", path: "Sources/SystemLibraries/FFTW", pkgConfig: "fftw3",
+                       providers: [.apt(["libfftw3-dev", "libfftw3-mpi-dev"])]),
+
+        // C shims: the only code that touches C macros.
+        .target(name: "CMPI", dependencies: ["OpenMPILink"]),
+        .target(name: "CHDF5", dependencies: ["HDF5Link", "OpenMPILink"]),
+        .target(name: "CFFTW", dependencies: ["FFTWLink", "OpenMPILink"]),
+
+        .target(name: "Parallel", dependencies: ["CMPI"]),
+        .target(name: "Parameters"),
+        .target(name: "Cosmology", swiftSettings: numericSettings),
+        .target(name: "Snapshots", dependencies: ["Parallel", "Parameters", "CHDF5", "CMPI"]),
+
+        .executableTarget(
+            name: "g4sim",
+            dependencies: [
+                "Parallel", "Parameters", "Cosmology", "Snapshots",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "ParametersTests", dependencies: ["Parameters"]),
+        .testTarget(name: "CosmologyTests", dependencies: ["Cosmology", "TestSupport"]),
+        .testTarget(name: "ParallelTests", dependencies: ["Parallel", "TestSupport", "g4sim"]),
+        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "TestSupport", "g4sim"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+    ]
+)

@@ -1,0 +1,1 @@
+// Intentionally empty: CFFTW is header-only; SwiftPM needs one source file.

@@ -1,0 +1,1 @@
+// Intentionally empty: CMPI is header-only; SwiftPM needs one source file.

@@ -1,0 +1,114 @@
+import Foundation
+
+/// Where tests find the package, the built products, the shared reference
+/// data, Python (with h5py and the reference codes) and mpirun.
+public enum TestEnvironment {
+    /// The package root (this file is Tests/TestSupport/TestEnvironment.swift).
+    public static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// ../shared/reference beside the clone.
+    public static let reference = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference")
+
+    /// The folder holding the built executables (beside the test bundle).
+    public static var productsDirectory: URL {
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("g4sim").path) {
+            url.deleteLastPathComponent()
+        }
+        if url.path == "/" {  // swift-testing's runner may not be argv[0]; fall back to the default build folder
+            return packageRoot.appendingPathComponent(".build/debug")
+        }
+        return url
+    }
+
+    public static var g4sim: String { productsDirectory.appendingPathComponent("g4sim").path }
+
+    /// The Python of the test virtualenv that scripts/test.sh creates (G4_PYTHON overrides).
+    public static var python: String {
+        if let p = ProcessInfo.processInfo.environment["G4_PYTHON"], !p.isEmpty { return p }
+        return packageRoot.appendingPathComponent(".build/test-venv/bin/python").path
+    }
+
+    /// A fresh empty directory for one test, removed by the caller if wanted.
+    public static func temporaryDirectory(_ label: String) -> URL {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("g4test-\(label)-\(UUID().uuidString.prefix(8))")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+/// The outcome of running a program to completion.
+public struct ProcessResult: Sendable {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+    public var succeeded: Bool { status == 0 }
+    public var combined: String { stdout + stderr }
+}
+
+public enum ProcessRunner {
+    /// Runs `executable` with `arguments`, feeding `input` on stdin; waits for it.
+    @discardableResult
+    public static func run(_ executable: String, _ arguments: [String], input: Data? = nil,
+                           directory: URL? = nil, environment: [String: String] = [:]) throws -> ProcessResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = inp
+        try process.run()
+        // Read both pipes concurrently so neither fills up and blocks the child.
+        let errData = LockedData()
+        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        if let input { inp.fileHandleForWriting.write(input) }
+        try? inp.fileHandleForWriting.close()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !errData.isSet { usleep(1000) }
+        return ProcessResult(status: process.terminationStatus,
+                             stdout: String(decoding: outData, as: UTF8.self),
+                             stderr: String(decoding: errData.value, as: UTF8.self))
+    }
+
+    /// Runs a Python script of the test suite with the test virtualenv's Python.
+    public static func python(_ script: URL, _ arguments: [String] = [], input: Data? = nil) throws -> ProcessResult {
+        guard FileManager.default.isExecutableFile(atPath: TestEnvironment.python) else {
+            throw TestSetupError("no Python at \(TestEnvironment.python); run scripts/test.sh, which creates the test virtualenv")
+        }
+        return try run(TestEnvironment.python, [script.path] + arguments, input: input)
+    }
+
+    /// Runs g4sim under `mpirun -np ranks` (as root where needed, oversubscribing 2 cores).
+    public static func mpirun(ranks: Int, _ arguments: [String], directory: URL? = nil) throws -> ProcessResult {
+        try run("/usr/bin/mpirun", mpirunOptions(ranks: ranks) + [TestEnvironment.g4sim] + arguments, directory: directory)
+    }
+
+    public static func mpirunOptions(ranks: Int) -> [String] {
+        var options = ["-np", String(ranks), "--oversubscribe", "--bind-to", "none"]
+        if getuid() == 0 { options.append("--allow-run-as-root") }
+        return options
+    }
+}
+
+public struct TestSetupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    private var done = false
+    func set(_ d: Data) { lock.lock(); data = d; done = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return done }
+    var value: Data { lock.lock(); defer { lock.unlock() }; return data }
+}
