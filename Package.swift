@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "Parallel", dependencies: ["CMPI"]),
         .target(name: "Parameters"),
         .target(name: "Cosmology", swiftSettings: numericSettings),
-        .target(name: "Snapshots", dependencies: ["Parallel", "Parameters", "CHDF5", "CMPI"]),
+        .target(name: "Snapshots", dependencies: ["Parallel", "Parameters", "Cosmology", "CHDF5", "CMPI"]),
 
         .executableTarget(
             name: "g4sim",
@@ -43,9 +43,11 @@ let package = Package(
             ]),
 
         .testTarget(name: "ParametersTests", dependencies: ["Parameters"]),
-        .testTarget(name: "CosmologyTests", dependencies: ["Cosmology", "TestSupport"]),
+        .testTarget(name: "CosmologyTests", dependencies: ["Cosmology", "TestSupport"],
+                    exclude: ["colossus_reference.py"]),
         .testTarget(name: "ParallelTests", dependencies: ["Parallel", "TestSupport", "g4sim"]),
-        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "TestSupport", "g4sim"]),
+        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "TestSupport", "g4sim"],
+                    exclude: ["snapshot_check.py"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ]
 )

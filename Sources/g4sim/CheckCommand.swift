@@ -1,0 +1,80 @@
+import ArgumentParser
+import Parallel
+
+/// Checks a site operator runs to see that the MPI installation works
+/// across nodes before trusting it with a long run.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check the installation.",
+        subcommands: [MPI.self])
+
+    struct MPI: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "mpi",
+            abstract: "Exercise every collective operation g4sim uses and compare with the expected results.",
+            discussion: "Run as: mpirun -np N g4sim check mpi. Exits with status 1 if any result is wrong.")
+
+        func run() throws {
+            let failures = try withMPI { world -> Int in
+                let results = MPISelfTest.run(world)
+                let failed = results.filter { !$0.passed }
+                let totalFailed = world.allreduce(failed.count, .sum)
+                if world.isRoot {
+                    for r in results { print("\(r.passed ? "ok  " : "FAIL") \(r.name)\(r.passed ? "" : ": \(r.detail)")") }
+                    print("\(world.size) ranks, \(results.count) checks, \(totalFailed) failures on all ranks")
+                }
+                return totalFailed
+            }
+            if failures > 0 { throw ExitCode(1) }
+        }
+    }
+}
+
+/// Each collective with inputs whose correct result every rank can compute alone.
+enum MPISelfTest {
+    struct Result {
+        let name: String
+        let passed: Bool
+        let detail: String
+    }
+
+    static func run(_ c: Communicator) -> [Result] {
+        let r = c.rank, n = c.size
+        var results: [Result] = []
+        func check(_ name: String, _ ok: Bool, _ detail: @autoclosure () -> String) {
+            results.append(Result(name: name, passed: ok, detail: ok ? "" : detail()))
+        }
+        c.barrier()
+        let sum = c.allreduce(Double(r + 1), .sum)
+        check("allreduce sum (Double)", sum == Double(n * (n + 1) / 2), "\(sum)")
+        check("allreduce min (Int)", c.allreduce(r + 10, .min) == 10, "")
+        check("allreduce max (Int32)", c.allreduce(Int32(r), .max) == Int32(n - 1), "")
+        let big = (0..<1000).map { UInt64($0 * (r + 1)) }
+        let bigSum = c.allreduce(big, .sum)
+        check("allreduce array (UInt64)", bigSum == (0..<1000).map { UInt64($0 * n * (n + 1) / 2) }, "")
+        check("exclusive scan", c.exclusiveScan(r + 1) == r * (r + 1) / 2, "\(c.exclusiveScan(r + 1))")
+        check("allgather", c.allgather(Int32(r * r)) == (0..<n).map { Int32($0 * $0) }, "")
+        // Ranks contribute r+1 copies of r: gatherv must concatenate in rank order.
+        let gathered = c.allgatherv([Int](repeating: r, count: r + 1))
+        check("allgatherv", gathered == (0..<n).flatMap { [Int](repeating: $0, count: $0 + 1) }, "\(gathered)")
+        let text = c.broadcast(r == 0 ? "from root ✓" : "", root: 0)
+        check("broadcast string", text == "from root ✓", text)
+        // Particle-like structs: rank r sends (j + 1) items to rank j, each tagged with (source, dest, k).
+        struct Item: Equatable { var source: Int32; var destination: Int32; var k: Int32; var payload: Double }
+        var send: [Item] = []
+        var counts: [Int] = []
+        for j in 0..<n {
+            counts.append(j + 1)
+            for k in 0...j { send.append(Item(source: Int32(r), destination: Int32(j), k: Int32(k), payload: Double(r) + 0.5)) }
+        }
+        let received = c.alltoallv(send, sendCounts: counts)
+        let expected = (0..<n).flatMap { s in (0...r).map { Item(source: Int32(s), destination: Int32(r), k: Int32($0), payload: Double(s) + 0.5) } }
+        check("alltoallv of structs", received == expected, "\(received.count) items")
+        if let sub = c.split(color: r % 2, key: r) {
+            check("split", sub.size == (n + 1 - r % 2) / 2 && sub.rank == r / 2, "size \(sub.size) rank \(sub.rank)")
+            sub.free()
+        }
+        return results
+    }
+}

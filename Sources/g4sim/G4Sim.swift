@@ -1,0 +1,26 @@
+import ArgumentParser
+import Parallel
+
+/// The compute binary. `main` stays synchronous: MPI is initialised with
+/// MPI_THREAD_FUNNELED on this thread, and every MPI call must come from it.
+@main
+struct G4Sim: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "g4sim",
+        abstract: "A GADGET-4-compatible TreePM cosmological N-body solver.",
+        discussion: "Run under MPI as: mpirun -np N g4sim <subcommand> ...",
+        subcommands: [ParamsCommand.self, SnapshotCommand.self, CheckCommand.self])
+}
+
+/// Runs `body` with MPI started, and always finalises MPI afterwards (also
+/// when `body` throws), so that mpirun sees a clean exit.
+func withMPI<T>(_ body: (Communicator) throws -> T) throws -> T {
+    MPIRuntime.start()
+    defer { MPIRuntime.stop() }
+    return try body(.world)
+}
+
+/// Prints on rank 0 only.
+func say(_ communicator: Communicator, _ text: String) {
+    if communicator.isRoot { print(text) }
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what g4 needs on a Debian 12 machine (as root, only what is
+# missing) and creates the Python virtualenv the tests use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libfftw3-dev libfftw3-mpi-dev libsqlite3-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then echo "setup: need root to install packages" >&2; exit 1; fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# mpirun refuses root without these; CI runs as root.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+if [ "${1:-}" = "--with-test-python" ]; then
+  venv=.build/test-venv
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import h5py, scipy, colossus" 2>/dev/null; then
+    echo "setup: creating $venv (h5py, numpy, scipy, colossus)"
+    mkdir -p .build
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q -r Tests/requirements.txt
+  fi
+fi
