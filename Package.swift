@@ -28,17 +28,19 @@ let package = Package(
         // C shims: the only code that touches C macros.
         .target(name: "CMPI", dependencies: ["OpenMPILink"]),
         .target(name: "CHDF5", dependencies: ["HDF5Link", "OpenMPILink"]),
-        .target(name: "CFFTW", dependencies: ["FFTWLink", "OpenMPILink"]),
+        .target(name: "CFFTW", dependencies: ["FFTWLink", "OpenMPILink"],
+                linkerSettings: [.linkedLibrary("fftw3_mpi"), .linkedLibrary("fftw3")]),
 
         .target(name: "Parallel", dependencies: ["CMPI"]),
         .target(name: "Parameters"),
         .target(name: "Cosmology", swiftSettings: numericSettings),
+        .target(name: "Simulation", dependencies: ["Parallel", "Cosmology", "CFFTW"], swiftSettings: numericSettings),
         .target(name: "Snapshots", dependencies: ["Parallel", "Parameters", "Cosmology", "CHDF5", "CMPI"]),
 
         .executableTarget(
             name: "g4sim",
             dependencies: [
-                "Parallel", "Parameters", "Cosmology", "Snapshots",
+                "Parallel", "Parameters", "Cosmology", "Snapshots", "Simulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import Parallel
+import Simulation
 
 /// Checks a site operator runs to see that the MPI installation works
 /// across nodes before trusting it with a long run.
@@ -7,7 +9,7 @@ struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Check the installation.",
-        subcommands: [MPI.self])
+        subcommands: [MPI.self, FFT.self])
 
     struct MPI: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -25,6 +27,75 @@ struct CheckCommand: ParsableCommand {
                     print("\(world.size) ranks, \(results.count) checks, \(totalFailed) failures on all ranks")
                 }
                 return totalFailed
+            }
+            if failures > 0 { throw ExitCode(1) }
+        }
+    }
+}
+
+extension CheckCommand {
+    struct FFT: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "fft",
+            abstract: "Check the distributed FFT (FFTW-MPI) against closed forms.",
+            discussion: "Run as: mpirun -np N g4sim check fft. Exits with status 1 if a check fails.")
+
+        @Option(help: "Grid cells per side.")
+        var n: Int = 24
+
+        func run() throws {
+            let failures = try withMPI { world -> Int in
+                let fft = DistributedFFT(n: n, communicator: world)
+                var failed = 0
+                // 1. A single cosine mode cos(2π k·x / n) with k = (1, 2, 3) transforms to n³/2 at ±k.
+                fft.clear()
+                for x in 0..<fft.localPlanes {
+                    for y in 0..<n {
+                        for z in 0..<n {
+                            let phase = 2 * Double.pi * Double(1 * (x + fft.firstPlane) + 2 * y + 3 * z) / Double(n)
+                            fft.real[fft.realIndex(localPlane: x, y, z)] = cos(phase)
+                        }
+                    }
+                }
+                fft.forward()
+                var worst = 0.0
+                for y in 0..<fft.localKPlanes {
+                    for x in 0..<n {
+                        for z in 0...(n / 2) {
+                            let ky = y + fft.firstKPlane
+                            let i = fft.complexIndex(localKPlane: y, x, z)
+                            let expected = (x == 1 && ky == 2 && z == 3) ? Double(n * n * n) / 2 : 0
+                            worst = max(worst, abs(fft.complex[i] - expected), abs(fft.complex[i + 1]))
+                        }
+                    }
+                }
+                worst = world.allreduce(worst, .max)
+                let modeOK = worst < 1e-9 * Double(n * n * n)
+                // 2. backward(forward(f)) = n³ f for a deterministic pseudo-random field.
+                func value(_ x: Int, _ y: Int, _ z: Int) -> Double { sin(Double(x * 7919 + y * 104729 + z * 1299709)) }
+                fft.clear()
+                for x in 0..<fft.localPlanes { for y in 0..<n { for z in 0..<n {
+                    fft.real[fft.realIndex(localPlane: x, y, z)] = value(x + fft.firstPlane, y, z)
+                } } }
+                fft.forward()
+                fft.backward()
+                var roundTrip = 0.0
+                for x in 0..<fft.localPlanes { for y in 0..<n { for z in 0..<n {
+                    let got = fft.real[fft.realIndex(localPlane: x, y, z)] / Double(n * n * n)
+                    roundTrip = max(roundTrip, abs(got - value(x + fft.firstPlane, y, z)))
+                } } }
+                roundTrip = world.allreduce(roundTrip, .max)
+                let roundTripOK = roundTrip < 1e-12
+                let planes = world.allreduce(fft.localPlanes, .sum)
+                let coverOK = planes == n && fft.planeOwner.count == n
+                if world.isRoot {
+                    print("\(modeOK ? "ok  " : "FAIL") single mode lands at +k with amplitude n³/2 (max error \(worst))")
+                    print("\(roundTripOK ? "ok  " : "FAIL") backward(forward(f)) = n³ f (max error \(roundTrip))")
+                    print("\(coverOK ? "ok  " : "FAIL") slabs cover all \(n) planes")
+                }
+                failed = [modeOK, roundTripOK, coverOK].filter { !$0 }.count
+                if world.isRoot { print("\(world.size) ranks, n = \(n), \(failed) failures") }
+                return failed
             }
             if failures > 0 { throw ExitCode(1) }
         }

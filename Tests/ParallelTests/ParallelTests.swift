@@ -15,6 +15,17 @@ import TestSupport
     }
 }
 
+/// FFTW-MPI through `g4sim check fft`: a single Fourier mode and a round
+/// trip, on slabs split over 1-3 ranks (an odd grid split unevenly on 2).
+@Suite struct DistributedFFTChecks {
+    @Test(arguments: [(1, 24), (2, 24), (3, 24), (2, 15)])
+    func transformsMatchClosedForms(ranks: Int, n: Int) throws {
+        let result = try ProcessRunner.mpirun(ranks: ranks, ["check", "fft", "--n", String(n)])
+        #expect(result.succeeded, "\(result.combined)")
+        #expect(result.stdout.contains("\(ranks) ranks, n = \(n), 0 failures"), "\(result.stdout)")
+    }
+}
+
 /// A singleton world (no mpirun), as unit tests of the solver will run.
 @Suite struct Singleton {
     init() { MPIRuntime.start() }
