@@ -1,10 +1,20 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-/// Flags for the numerical modules: whole-module optimisation and no errno on
-/// libm calls (so `sqrt`, `exp`, `erfc` vectorise and inline as in C).
+import Foundation
+
+/// Flags for the numerical modules: no errno on libm calls (so `sqrt` and
+/// friends inline as in C) and, on x86-64, AVX2 + FMA for the SIMD force
+/// kernels. G4_TARGET_CPU overrides the CPU (e.g. skylake-avx512, or x86-64
+/// for a portable binary).
+#if arch(x86_64)
+let targetCPU = ProcessInfo.processInfo.environment["G4_TARGET_CPU"] ?? "haswell"
+let cpuFlags = ["-target-cpu", targetCPU]
+#else
+let cpuFlags: [String] = []
+#endif
 let numericSettings: [SwiftSetting] = [
-    .unsafeFlags(["-Xcc", "-fno-math-errno"]),
+    .unsafeFlags(["-Xcc", "-fno-math-errno"] + cpuFlags),
 ]
 
 let package = Package(

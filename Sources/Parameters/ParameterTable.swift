@@ -114,7 +114,7 @@ public enum ParameterTable {
               "PM mesh cells per dimension (default: twice the particle grid, as in the reference run)"),
         .init("ASMTH", .real, needed: .optional(.real(1.25)), origin: .compileTime, above: 0, max: 10,
               "long/short-range split scale, in PM cells"),
-        .init("RCUT", .real, needed: .optional(.real(4.5)), origin: .compileTime, above: 0, max: 20,
+        .init("RCUT", .real, needed: .optional(.real(7.0)), origin: .compileTime, above: 0, max: 20,
               "short-range cut-off, in units of the split scale"),
         .init("NGENIC", .integer, needed: .optional(.integer(0)), origin: .compileTime, min: 0, max: 16384,
               "generate initial conditions (FFT grid size; 0: read InitCondFile)"),

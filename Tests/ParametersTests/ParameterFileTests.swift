@@ -19,7 +19,7 @@ let referenceDirectory = URL(fileURLWithPath: #filePath)
         #expect(set.generatesInitialConditions)
         // Compile-time options take GADGET-4's defaults.
         #expect(set.real("ASMTH") == 1.25)
-        #expect(set.real("RCUT") == 4.5)
+        #expect(set.real("RCUT") == 7.0)
         #expect(set.optionalInteger("PMGRID") == nil)
     }
 
@@ -44,7 +44,7 @@ let referenceDirectory = URL(fileURLWithPath: #filePath)
         let text = set.usedValuesText()
         #expect(text.contains("BoxSize                            50\n"))
         #expect(text.contains("ASMTH                              2\n"))
-        #expect(text.contains("RCUT                               4.5\n"))
+        #expect(text.contains("RCUT                               7\n"))
         // The used-values file is itself a valid parameter file with the same values.
         let again = try ParameterFile.parse(text, file: "parameters-usedvalues")
         for spec in ParameterTable.gadget4 {

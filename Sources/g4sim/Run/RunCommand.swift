@@ -1,0 +1,165 @@
+import ArgumentParser
+import Cosmology
+import Foundation
+import Parallel
+import Parameters
+import Simulation
+import Snapshots
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a simulation from a GADGET-4 parameter file.",
+        discussion: "As GADGET-4: mpirun -np N g4sim run param.txt. Paths in the file are relative to the working directory.")
+
+    @Argument(help: "The parameter file.")
+    var parameterFile: String
+
+    func run() throws {
+        let parameters: ParameterSet
+        do {
+            parameters = try ParameterFile.load(path: parameterFile)
+        } catch let error as ParameterFileError {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+        try withMPI { world in
+            let run = try SimulationRun(setup: try RunSetup(parameters: parameters), communicator: world)
+            try run.execute()
+        }
+    }
+}
+
+/// One simulation from initial conditions to TimeMax, writing the outputs.
+final class SimulationRun {
+    let setup: RunSetup
+    let communicator: Communicator
+    let coordinates: IntegerCoordinates
+    let particleMass: Double
+    let idBits: Int
+    let integrator: Integrator
+    private var snapshotNumber = 0
+    private let startTime = MPIRuntime.wallTime()
+    private var ioTime = 0.0
+
+    init(setup: RunSetup, communicator: Communicator) throws {
+        self.setup = setup
+        self.communicator = communicator
+        let p = setup.parameters
+        coordinates = IntegerCoordinates(boxSize: setup.boxSize)
+        let begin = p.real("TimeBegin")
+        let (header, block) = try InitialConditionsLoader.load(setup: setup, communicator: communicator)
+        guard abs(header.boxSize / setup.boxSize - 1) < 1e-6 else {
+            throw RunError("the initial conditions have BoxSize \(header.boxSize) but the parameter file says \(setup.boxSize)")
+        }
+        particleMass = header.particleMass
+        idBits = p.flag("IDS_32BIT") ? 32 : header.idBits
+        // Canonical momentum p = a² dx/dt from GADGET's u = v/√a: p = a^(3/2) u.
+        let momentumFactor = pow(begin, 1.5)
+        var particles = ParticleSet()
+        particles.reserve(block.count)
+        for i in 0..<block.count {
+            let x = SIMD3(block.positions[3 * i], block.positions[3 * i + 1], block.positions[3 * i + 2])
+            let u = SIMD3(block.velocities[3 * i], block.velocities[3 * i + 1], block.velocities[3 * i + 2])
+            particles.append(ParticleRecord(position: coordinates.integer(x), momentum: u * momentumFactor, id: block.ids[i]))
+        }
+        let total = Int(header.totalParticles)
+        let mesh = setup.meshSize(totalParticles: total)
+        let gravity = GravitySolver(coordinates: coordinates, gravity: setup.gravitationalConstant, particleMass: particleMass,
+                                    meshSize: mesh, asmth: p.real("ASMTH"), rcut: p.real("RCUT"), communicator: communicator)
+        integrator = Integrator(particles: particles, timeline: Timeline(begin: begin, end: p.real("TimeMax")),
+                                background: setup.background, gravity: gravity, settings: setup.integratorSettings,
+                                communicator: communicator)
+        if communicator.isRoot {
+            print("g4sim: \(total) particles, box \(setup.boxSize), PMGRID \(mesh), split r_s \(gravity.split.splitScale), cut-off \(gravity.split.cutoff), \(communicator.size) ranks")
+            print("g4sim: outputs at a = " + setup.outputTimes.map { String($0) }.joined(separator: ", "))
+        }
+    }
+
+    func execute() throws {
+        try FileManager.default.createDirectory(atPath: setup.outputDirectory, withIntermediateDirectories: true)
+        integrator.start()
+        var pending = setup.outputTimes.map { integrator.timeline.tick($0) }
+        while true {
+            // Outputs due before the next synchronisation point: drift there and write.
+            let next = integrator.isFinished ? Timeline.ticks : integrator.nextSynchronization()
+            while let first = pending.first, first <= next, !(first == next && next == Timeline.ticks && !integrator.isFinished) {
+                if first > integrator.tick { integrator.drift(to: first) }
+                try writeOutput()
+                pending.removeFirst()
+            }
+            if integrator.isFinished { break }
+            integrator.step()
+            report()
+        }
+        summary()
+    }
+
+    private func report() {
+        guard communicator.isRoot, integrator.steps % 50 == 0 || integrator.isFinished else { return }
+        let a = integrator.scaleFactor
+        let elapsed = MPIRuntime.wallTime() - startTime
+        print(String(format: "step %6d  a = %.6f  z = %8.4f  done %5.1f%%  %.1f s", integrator.steps, a, 1 / a - 1,
+                     100 * Double(integrator.tick) / Double(Timeline.ticks), elapsed))
+    }
+
+    private func writeOutput() throws {
+        let start = MPIRuntime.wallTime()
+        let a = integrator.scaleFactor
+        let particles = integrator.particles
+        let momenta = integrator.synchronizedMomenta()
+        let velocityFactor = pow(a, -1.5)
+        var block = ParticleBlock()
+        block.positions.reserveCapacity(3 * particles.count)
+        block.velocities.reserveCapacity(3 * particles.count)
+        for i in 0..<particles.count {
+            let x = coordinates.real(particles.position[i])
+            let u = momenta[i] * velocityFactor
+            block.positions += [x.x, x.y, x.z]
+            block.velocities += [u.x, u.y, u.z]
+        }
+        block.ids = particles.id
+        let p = setup.parameters
+        let header = SnapshotHeader(
+            boxSize: setup.boxSize, time: a, particleMass: particleMass, totalParticles: UInt64(integrator.totalParticles),
+            numFiles: p.integer("NumFilesPerSnapshot"), idBits: idBits, omega0: p.real("Omega0"),
+            omegaLambda: p.real("OmegaLambda"), hubbleParam: p.real("HubbleParam"),
+            parameters: setup.parameterAttributes, config: setup.configAttributes)
+        let paths = SnapshotPaths.output(directory: setup.outputDirectory, base: p.string("SnapshotFileBase"),
+                                         number: snapshotNumber, files: p.integer("NumFilesPerSnapshot"))
+        try HDF5Snapshot.write(block, header: header, paths: paths, units: setup.units,
+                               doublePrecision: p.integer("DOUBLEPRECISION") == 1, communicator: communicator)
+        if communicator.isRoot { print("g4sim: wrote snapshot \(snapshotNumber) at a = \(a) to \(paths[0])") }
+        snapshotNumber += 1
+        ioTime += MPIRuntime.wallTime() - start
+    }
+
+    private func summary() {
+        let t = integrator.timings
+        let wall = MPIRuntime.wallTime() - startTime
+        let interactions = communicator.allreduce(integrator.totalInteractions, .sum)
+        let times = communicator.allreduce([t.domain, t.mesh, t.ghosts, t.treeBuild, t.treeWalk, ioTime], .max)
+        if communicator.isRoot {
+            print(String(format: "g4sim: done in %.2f s, %d steps, %d domain decompositions, %.3e interactions",
+                         wall, integrator.steps, integrator.domainDecompositions, Double(interactions)))
+            print(String(format: "g4sim: time (max over ranks): domain %.2f s, PM %.2f s, ghosts %.2f s, tree build %.2f s, tree walk %.2f s, I/O %.2f s",
+                         times[0], times[1], times[2], times[3], times[4], times[5]))
+        }
+    }
+}
+
+/// Reads or (later) generates the initial conditions named by the parameters.
+enum InitialConditionsLoader {
+    static func load(setup: RunSetup, communicator: Communicator) throws -> (SnapshotHeader, ParticleBlock) {
+        let p = setup.parameters
+        if p.generatesInitialConditions {
+            throw RunError("generating initial conditions (NGENIC) is not available yet; give ICFormat 1 or 3 and InitCondFile")
+        }
+        let file = p.string("InitCondFile")
+        switch p.integer("ICFormat") {
+        case 1: return try GadgetFormat1.read(paths: try GadgetFormat1.paths(file), communicator: communicator)
+        default: return try HDF5Snapshot.read(paths: try SnapshotPaths.input(file, numFiles: HDF5Snapshot.numFiles),
+                                              communicator: communicator)
+        }
+    }
+}
