@@ -45,12 +45,14 @@ let package = Package(
         .target(name: "Parameters"),
         .target(name: "Cosmology", swiftSettings: numericSettings),
         .target(name: "Simulation", dependencies: ["Parallel", "Cosmology", "CFFTW"], swiftSettings: numericSettings),
+        .target(name: "InitialConditions", dependencies: ["Simulation", "Cosmology", "Parallel"], swiftSettings: numericSettings),
+        .target(name: "Analysis", dependencies: ["Simulation", "Parallel"], swiftSettings: numericSettings),
         .target(name: "Snapshots", dependencies: ["Parallel", "Parameters", "Cosmology", "CHDF5", "CMPI"]),
 
         .executableTarget(
             name: "g4sim",
             dependencies: [
-                "Parallel", "Parameters", "Cosmology", "Snapshots", "Simulation",
+                "Parallel", "Parameters", "Cosmology", "Snapshots", "Simulation", "Analysis", "InitialConditions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -60,6 +62,8 @@ let package = Package(
         .testTarget(name: "ParallelTests", dependencies: ["Parallel", "TestSupport", "g4sim"]),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "TestSupport", "g4sim"],
                     exclude: ["snapshot_check.py"]),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "InitialConditions", "Analysis", "Snapshots", "Cosmology", "Parallel", "TestSupport"],
+                    exclude: ["fit_gadget_displacement.py"], swiftSettings: numericSettings),
+        .target(name: "TestSupport", dependencies: ["Parallel"], path: "Tests/TestSupport"),
     ]
 )

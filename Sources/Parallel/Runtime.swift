@@ -8,12 +8,17 @@ import CMPI
 public enum MPIRuntime {
     /// Initialises MPI once; later calls are no-ops. Works without `mpirun`
     /// (a singleton world of one rank), which is how unit tests run.
-    public static func start() {
+    ///
+    /// `anyThread`: MPI may be called from any thread, one at a time
+    /// (MPI_THREAD_SERIALIZED) — for test runners that move work between
+    /// threads; callers then serialise their MPI use themselves.
+    public static func start(anyThread: Bool = false) {
         var initialized: Int32 = 0
         MPI_Initialized(&initialized)
         if initialized != 0 { return }
         var provided: Int32 = 0
-        let rc = MPI_Init_thread(nil, nil, cmpi_thread_funneled(), &provided)
+        let level = anyThread ? cmpi_thread_serialized() : cmpi_thread_funneled()
+        let rc = MPI_Init_thread(nil, nil, level, &provided)
         precondition(rc == cmpi_success(), "MPI_Init_thread failed with code \(rc)")
     }
 

@@ -28,9 +28,7 @@ import TestSupport
 
 /// A singleton world (no mpirun), as unit tests of the solver will run.
 @Suite struct Singleton {
-    init() { MPIRuntime.start() }
-
-    @Test func worldOfOne() {
+    @Test func worldOfOne() { InProcessMPI.run {
         let world = Communicator.world
         #expect(world.size == 1 && world.rank == 0)
         #expect(world.allreduce(3.5, .sum) == 3.5)
@@ -38,7 +36,7 @@ import TestSupport
         #expect(world.allgatherv([1, 2, 3]) == [1, 2, 3])
         #expect(world.alltoallv([9, 8], sendCounts: [2]) == [9, 8])
         #expect(world.broadcast("x") == "x")
-    }
+    } }
 
     @Test func displacementsAreRunningSums() {
         #expect(Communicator.displacements(of: [3, 0, 2, 5]) == [0, 3, 3, 5])

@@ -1,4 +1,5 @@
 import Foundation
+import Parallel
 
 /// Where tests find the package, the built products, the shared reference
 /// data, Python (with h5py and the reference codes) and mpirun.
@@ -115,4 +116,17 @@ final class LockedData: @unchecked Sendable {
     func set(_ d: Data) { lock.lock(); data = d; done = true; lock.unlock() }
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return done }
     var value: Data { lock.lock(); defer { lock.unlock() }; return data }
+}
+
+/// In-process MPI for unit tests: a singleton world, initialised once, used
+/// by one test at a time (tests run concurrently on several threads).
+public enum InProcessMPI {
+    private static let lock = NSLock()
+
+    public static func run<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        MPIRuntime.start(anyThread: true)
+        return try body()
+    }
 }

@@ -25,12 +25,8 @@ public final class ParticleMesh {
         field = [[Double]](repeating: [Double](repeating: 0, count: max(fft.localPlanes, 0) * meshSize * meshSize), count: 3)
     }
 
-    /// Position in cell units, [0, n).
     @inline(__always)
-    func cellUnits(_ p: IntegerPosition) -> SIMD3<Double> {
-        let scale = Double(n) / 4_294_967_296.0
-        return SIMD3(Double(p.x), Double(p.y), Double(p.z)) * scale
-    }
+    func cellUnits(_ p: IntegerPosition) -> SIMD3<Double> { CloudInCell.cellUnits(p, meshSize: n) }
 
     /// Long-range comoving accelerations at `targets` (indices into
     /// `positions`), from the mass of all `positions`. Collective.
@@ -45,29 +41,10 @@ public final class ParticleMesh {
         let exchange = SlabExchange(points: positions.map(cellUnits), meshSize: n, planeOwner: fft.planeOwner,
                                     communicator: fft.communicator)
         fft.clear()
-        let density = particleMass / cellVolume
-        for u in exchange.received { depositCIC(u, weight: density) }
+        CloudInCell.deposit(exchange.received, weight: particleMass / cellVolume, into: fft)
         fft.forward()
         applyGreensFunction()
         for axis in 0..<3 { gradientComponent(axis) }
-    }
-
-    /// Adds `weight` to the 8 cells around u (cell units), on this rank's planes only.
-    @inline(__always)
-    private func depositCIC(_ u: SIMD3<Double>, weight: Double) {
-        let n = self.n
-        let i = Int(u.x), j = Int(u.y), k = Int(u.z)
-        let dx = u.x - Double(i), dy = u.y - Double(j), dz = u.z - Double(k)
-        let real = fft.real
-        for (a, wx) in [(i % n, 1 - dx), ((i + 1) % n, dx)] {
-            let plane = a - fft.firstPlane
-            if plane < 0 || plane >= fft.localPlanes { continue }
-            for (b, wy) in [(j % n, 1 - dy), ((j + 1) % n, dy)] {
-                let row = fft.realIndex(localPlane: plane, b, 0)
-                real[row + k % n] += weight * wx * wy * (1 - dz)
-                real[row + (k + 1) % n] += weight * wx * wy * dz
-            }
-        }
     }
 
     /// φ(k) = −4πG ρ(k) exp(−k² r_s²) / k² / W(k)², W the CIC window Π sinc²(k_i Δ/2).

@@ -82,40 +82,46 @@ public struct OctTree: Sendable {
 
     /// Moments bottom-up: leaves from their particles, inner nodes from
     /// their children with the parallel-axis theorem. Children always come
-    /// after their parent, so a reverse sweep visits children first.
+    /// after their parent, so a reverse sweep visits children first. All
+    /// offsets are taken inside the node's own cube (unsigned distance from
+    /// its corner), so even nodes as large as the box are measured correctly.
     private mutating func computeMoments() {
         let m = particleMass
+        let unit = coordinates.lengthPerUnit
+        @inline(__always) func offset(_ p: IntegerPosition, from corner: IntegerPosition) -> SIMD3<Double> {
+            let d = p &- corner
+            return SIMD3(Double(d.x), Double(d.y), Double(d.z)) * unit
+        }
+        @inline(__always) func outer(_ y: SIMD3<Double>) -> SIMD8<Double> {
+            SIMD8(y.x * y.x, y.y * y.y, y.z * y.z, y.x * y.y, y.x * y.z, y.y * y.z, 0, 0)
+        }
         for node in stride(from: start.count - 1, through: 0, by: -1) {
             let c = Int(count[node])
             guard c > 0 else { continue }
             let origin = corner[node]
+            var sum = SIMD3<Double>.zero
             if firstChild[node] < 0 {
-                var sum = SIMD3<Double>.zero
-                for j in Int(start[node])..<(Int(start[node]) + c) { sum += coordinates.separation(from: origin, to: positions[j]) }
-                let com = coordinates.moved(origin, by: sum / Double(c))
-                centerOfMass[node] = com
-                var q = SIMD8<Double>.zero
-                for j in Int(start[node])..<(Int(start[node]) + c) {
-                    let y = coordinates.separation(from: com, to: positions[j])
-                    q += SIMD8(y.x * y.x, y.y * y.y, y.z * y.z, y.x * y.y, y.x * y.z, y.y * y.z, 0, 0)
-                }
-                quadrupole[node] = q * m
+                for j in Int(start[node])..<(Int(start[node]) + c) { sum += offset(positions[j], from: origin) }
             } else {
                 let first = Int(firstChild[node])
-                var sum = SIMD3<Double>.zero
                 for child in first..<(first + Int(childCount[node])) {
-                    sum += Double(count[child]) * coordinates.separation(from: origin, to: centerOfMass[child])
+                    sum += Double(count[child]) * offset(centerOfMass[child], from: origin)
                 }
-                let com = coordinates.moved(origin, by: sum / Double(c))
-                centerOfMass[node] = com
-                var q = SIMD8<Double>.zero
-                for child in first..<(first + Int(childCount[node])) {
-                    let d = coordinates.separation(from: com, to: centerOfMass[child])
-                    let mc = Double(count[child]) * m
-                    q += quadrupole[child] + mc * SIMD8(d.x * d.x, d.y * d.y, d.z * d.z, d.x * d.y, d.x * d.z, d.y * d.z, 0, 0)
-                }
-                quadrupole[node] = q
             }
+            let com = sum / Double(c)
+            centerOfMass[node] = origin &+ SIMD3<UInt32>(truncatingIfNeeded: SIMD3<Int64>((com / unit).rounded(.toNearestOrEven)))
+            var q = SIMD8<Double>.zero
+            if firstChild[node] < 0 {
+                for j in Int(start[node])..<(Int(start[node]) + c) { q += outer(offset(positions[j], from: origin) - com) }
+                q *= m
+            } else {
+                let first = Int(firstChild[node])
+                for child in first..<(first + Int(childCount[node])) {
+                    let d = offset(centerOfMass[child], from: origin) - com
+                    q += quadrupole[child] + (Double(count[child]) * m) * outer(d)
+                }
+            }
+            quadrupole[node] = q
         }
     }
 

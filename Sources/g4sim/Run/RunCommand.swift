@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cosmology
 import Foundation
+import InitialConditions
 import Parallel
 import Parameters
 import Simulation
@@ -148,18 +149,55 @@ final class SimulationRun {
     }
 }
 
-/// Reads or (later) generates the initial conditions named by the parameters.
+/// Reads the initial conditions named by the parameters, or makes them (NGENIC).
 enum InitialConditionsLoader {
     static func load(setup: RunSetup, communicator: Communicator) throws -> (SnapshotHeader, ParticleBlock) {
         let p = setup.parameters
-        if p.generatesInitialConditions {
-            throw RunError("generating initial conditions (NGENIC) is not available yet; give ICFormat 1 or 3 and InitCondFile")
-        }
+        if p.generatesInitialConditions { return try generate(setup: setup, communicator: communicator) }
         let file = p.string("InitCondFile")
         switch p.integer("ICFormat") {
         case 1: return try GadgetFormat1.read(paths: try GadgetFormat1.paths(file), communicator: communicator)
         default: return try HDF5Snapshot.read(paths: try SnapshotPaths.input(file, numFiles: HDF5Snapshot.numFiles),
                                               communicator: communicator)
         }
+    }
+
+    /// N-GenIC: the spectrum of the parameters, normalised to Sigma8, on a particle grid.
+    static func generate(setup: RunSetup, communicator: Communicator) throws -> (SnapshotHeader, ParticleBlock) {
+        let p = setup.parameters
+        let np = p.integer("NSample")
+        let shape: SpectrumShape
+        switch p.integer("PowerSpectrumType") {
+        case 1: shape = .eisensteinHuNoWiggle(omegaMatter: p.real("Omega0"), omegaBaryon: p.real("OmegaBaryon"), h: p.real("HubbleParam"))
+        case 2:
+            let table: SpectrumTable
+            do { table = try SpectrumTable.load(path: p.string("PowerSpectrumFile")) } catch { throw RunError(String(describing: error)) }
+            shape = .table(table, kUnitInHOverMpc: 3.085678e24 / p.real("InputSpectrum_UnitLength_in_cm"))
+        case 3: shape = .eisensteinHu(omegaMatter: p.real("Omega0"), omegaBaryon: p.real("OmegaBaryon"), h: p.real("HubbleParam"))
+        default: shape = .efstathiou(shapeGamma: p.real("ShapeGamma"))
+        }
+        var spectrum = LinearPowerSpectrum(shape: shape, primordialIndex: p.real("PrimordialIndex"), unitLengthInCm: p.real("UnitLength_in_cm"))
+        let renormalize = p.integer("PowerSpectrumType") != 2 || p.integer("ReNormalizeInputSpectrum") == 1
+        if renormalize { spectrum = spectrum.normalized(toSigma8: p.real("Sigma8")) }
+        let spec = InitialConditionsSpec(
+            particlesPerSide: np, gridSize: p.integer("GridSize"), seed: p.integer("Seed"), sphereMode: p.integer("SphereMode") == 1,
+            boxSize: setup.boxSize, scaleFactor: p.real("TimeBegin"), spectrum: spectrum, scaleSpectrumWithGrowth: renormalize,
+            secondOrder: p.flag("NGENIC_2LPT"), background: setup.background)
+        let made: (positions: [SIMD3<Double>], velocities: [SIMD3<Double>], ids: [UInt64])
+        do { made = try InitialConditionsGenerator.generate(spec, communicator: communicator) } catch {
+            throw RunError(String(describing: error))
+        }
+        let total = np * np * np
+        let rho = setup.background.criticalDensity(gravitationalConstant: setup.gravitationalConstant)
+        let mass = p.real("Omega0") * rho * pow(setup.boxSize, 3) / Double(total)
+        let block = ParticleBlock(positions: made.positions.flatMap { [$0.x, $0.y, $0.z] },
+                                  velocities: made.velocities.flatMap { [$0.x, $0.y, $0.z] }, ids: made.ids)
+        let header = SnapshotHeader(boxSize: setup.boxSize, time: p.real("TimeBegin"), particleMass: mass,
+                                    totalParticles: UInt64(total), idBits: p.flag("IDS_32BIT") ? 32 : 64)
+        if communicator.isRoot {
+            let d = LinearGrowth(setup.background).normalizedGrowth(p.real("TimeBegin"))
+            print("g4sim: made \(total) particles (NGENIC, \(p.flag("NGENIC_2LPT") ? "2LPT" : "Zel'dovich"), grid \(spec.gridSize)), D(a)/D(1) = \(d)")
+        }
+        return (header, block)
     }
 }
