@@ -64,6 +64,9 @@ let package = Package(
                     exclude: ["snapshot_check.py"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "InitialConditions", "Analysis", "Snapshots", "Cosmology", "Parallel", "TestSupport"],
                     exclude: ["fit_gadget_displacement.py"], swiftSettings: numericSettings),
+        // Full simulations compared with GADGET-4 and analytic solutions (slow; run after the rest).
+        .testTarget(name: "SolverValidationTests",
+                    dependencies: ["Simulation", "Analysis", "Snapshots", "Cosmology", "Parallel", "TestSupport", "g4sim"]),
         .target(name: "TestSupport", dependencies: ["Parallel"], path: "Tests/TestSupport"),
     ]
 )

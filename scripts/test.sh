@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need and runs them all: unit tests, the
-# multi-rank MPI tests (mpirun with 1-3 ranks) and the h5py/colossus checks.
+# multi-rank MPI tests (mpirun with 1-3 ranks) and the h5py/colossus checks,
+# then the slow group: full simulations against GADGET-4's reference run and
+# analytic solutions (with the release build of g4sim).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --with-test-python
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export G4_PYTHON="$PWD/.build/test-venv/bin/python"
 swift build --build-tests
-swift test --skip-build
+swift build -c release --product g4sim
+export G4SIM="$PWD/.build/release/g4sim"
+echo "== fast tests"
+swift test --skip-build --skip SolverValidationTests
+echo "== solver validation (full simulations)"
+swift test --skip-build --filter SolverValidationTests

@@ -23,8 +23,8 @@ struct CheckCommand: ParsableCommand {
                 let failed = results.filter { !$0.passed }
                 let totalFailed = world.allreduce(failed.count, .sum)
                 if world.isRoot {
-                    for r in results { print("\(r.passed ? "ok  " : "FAIL") \(r.name)\(r.passed ? "" : ": \(r.detail)")") }
-                    print("\(world.size) ranks, \(results.count) checks, \(totalFailed) failures on all ranks")
+                    for r in results { emit("\(r.passed ? "ok  " : "FAIL") \(r.name)\(r.passed ? "" : ": \(r.detail)")") }
+                    emit("\(world.size) ranks, \(results.count) checks, \(totalFailed) failures on all ranks")
                 }
                 return totalFailed
             }
@@ -89,12 +89,12 @@ extension CheckCommand {
                 let planes = world.allreduce(fft.localPlanes, .sum)
                 let coverOK = planes == n && fft.planeOwner.count == n
                 if world.isRoot {
-                    print("\(modeOK ? "ok  " : "FAIL") single mode lands at +k with amplitude n³/2 (max error \(worst))")
-                    print("\(roundTripOK ? "ok  " : "FAIL") backward(forward(f)) = n³ f (max error \(roundTrip))")
-                    print("\(coverOK ? "ok  " : "FAIL") slabs cover all \(n) planes")
+                    emit("\(modeOK ? "ok  " : "FAIL") single mode lands at +k with amplitude n³/2 (max error \(worst))")
+                    emit("\(roundTripOK ? "ok  " : "FAIL") backward(forward(f)) = n³ f (max error \(roundTrip))")
+                    emit("\(coverOK ? "ok  " : "FAIL") slabs cover all \(n) planes")
                 }
                 failed = [modeOK, roundTripOK, coverOK].filter { !$0 }.count
-                if world.isRoot { print("\(world.size) ranks, n = \(n), \(failed) failures") }
+                if world.isRoot { emit("\(world.size) ranks, n = \(n), \(failed) failures") }
                 return failed
             }
             if failures > 0 { throw ExitCode(1) }

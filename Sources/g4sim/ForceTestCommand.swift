@@ -63,19 +63,24 @@ struct ForceTestCommand: ParsableCommand {
             let offset = world.exclusiveScan(particles.count)
             let ewald = EwaldSummation(sources: everyone, coordinates: coordinates, gravity: setup.gravitationalConstant,
                                        particleMass: header.particleMass, softeningRadius: h)
+            var projection = 0.0
             let errors = chosen.map { i -> Double in
                 let exact = ewald.acceleration(of: offset + i)
                 let d = particles.acceleration[i] - exact
+                projection += (particles.acceleration[i] * exact).sum() / (exact * exact).sum()
                 return ((d * d).sum() / (exact * exact).sum()).squareRoot()
             }
             let gathered = world.allgatherv(errors).sorted()
+            // A systematic bias (forces too strong or weak on average) shows in the mean projection.
+            let bias = world.allreduce(projection, .sum) / Double(max(gathered.count, 1)) - 1
             let totalInteractions = world.allreduce(interactions, .sum)
             if world.isRoot && !gathered.isEmpty {
                 func percentile(_ q: Double) -> Double { gathered[min(gathered.count - 1, Int(q * Double(gathered.count - 1)))] }
-                print("forcetest: \(gathered.count) particles at a = \(a), criterion \(criterion), PMGRID \(mesh), ErrTolForceAcc \(parameters.real("ErrTolForceAcc"))")
-                print(String(format: "forcetest: relative error median %.3e  90%% %.3e  99%% %.3e  max %.3e",
+                emit("forcetest: \(gathered.count) particles at a = \(a), criterion \(criterion), PMGRID \(mesh), ErrTolForceAcc \(parameters.real("ErrTolForceAcc"))")
+                emit(String(format: "forcetest: relative error median %.3e  90%% %.3e  99%% %.3e  max %.3e",
                              percentile(0.5), percentile(0.9), percentile(0.99), gathered.last!))
-                print(String(format: "forcetest: %.1f interactions per particle, TreePM %.2f s for %d particles",
+                emit(String(format: "forcetest: mean (a · a_Ewald) / |a_Ewald|² − 1 = %+.2e (systematic bias)", bias))
+                emit(String(format: "forcetest: %.1f interactions per particle, TreePM %.2f s for %d particles",
                              Double(totalInteractions) / Double(total), treeTime, total))
             }
         }

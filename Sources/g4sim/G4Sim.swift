@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Parallel
 
 /// The compute binary. `main` stays synchronous: MPI is initialised with
@@ -22,5 +23,11 @@ func withMPI<T>(_ body: (Communicator) throws -> T) throws -> T {
 
 /// Prints on rank 0 only.
 func say(_ communicator: Communicator, _ text: String) {
-    if communicator.isRoot { print(text) }
+    if communicator.isRoot { emit(text) }
+}
+
+/// Writes a line to standard output at once (no stdio buffering), so
+/// progress reaches log files and pipes as it happens.
+func emit(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }

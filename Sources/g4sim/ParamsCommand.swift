@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Parameters
 
 struct ParamsCommand: ParsableCommand {
@@ -18,7 +19,7 @@ struct ParamsCommand: ParsableCommand {
         func run() throws {
             do {
                 let set = try ParameterFile.load(path: file)
-                print(set.usedValuesText(), terminator: "")
+                FileHandle.standardOutput.write(Data(set.usedValuesText().utf8))
             } catch let error as ParameterFileError {
                 printError(error.description)
                 throw ExitCode(1)
@@ -38,7 +39,7 @@ struct ParamsCommand: ParsableCommand {
                 case .optional(let d?): when = "default \(d)"
                 case .optional(nil): when = "optional"
                 }
-                print("\(spec.name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(spec.allowed); \(when). \(spec.summary)")
+                emit("\(spec.name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(spec.allowed); \(when). \(spec.summary)")
             }
         }
     }

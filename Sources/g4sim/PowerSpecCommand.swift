@@ -51,7 +51,7 @@ struct PowerSpecCommand: ParsableCommand {
                 let directory = (target as NSString).deletingLastPathComponent
                 if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
                 try spectrum.text(scaleFactor: header.time, growthToPresent: growth).write(toFile: target, atomically: true, encoding: .utf8)
-                print("wrote \(target) (mesh \(meshSize), \(spectrum.blocks.map(\.count)) bins)")
+                emit("wrote \(target) (mesh \(meshSize), \(spectrum.blocks.map(\.count)) bins)")
             }
         }
     }

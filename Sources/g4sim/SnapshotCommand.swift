@@ -23,18 +23,18 @@ struct SnapshotCommand: ParsableCommand {
                 for path in paths {
                     let file = try HDF5File.open(path, communicator: .selfOnly)
                     defer { try? file.close() }
-                    print("file \(path)")
+                    emit("file \(path)")
                     for group in ["Header", "Config", "Parameters"] where file.root.contains(group) {
-                        print("  /\(group)")
+                        emit("  /\(group)")
                         for attribute in try file.root.openGroup(group).attributes.readAll() {
-                            print("    \(attribute.name) = \(attribute.value)")
+                            emit("    \(attribute.name) = \(attribute.value)")
                         }
                     }
                     for group in file.root.memberNames() where group.hasPrefix("PartType") || group == "Group" {
                         let g = try file.root.openGroup(group)
                         for name in g.memberNames() {
                             let d = try g.openDataset(name)
-                            print("  /\(group)/\(name)  \(d.elementDescription)  \(d.shape)")
+                            emit("  /\(group)/\(name)  \(d.elementDescription)  \(d.shape)")
                         }
                     }
                 }

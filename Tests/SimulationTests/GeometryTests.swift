@@ -108,3 +108,22 @@ import Testing
         }
     }
 }
+
+@Suite struct TopLevelCubes {
+    /// A top-level leaf's cube contains every position whose key lies in the
+    /// leaf's key interval (the curve enters cubes at arbitrary corners).
+    @Test func leafCubesContainTheirKeys() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let p = IntegerPosition(UInt32.random(in: 0...UInt32.max, using: &generator), UInt32.random(in: 0...UInt32.max, using: &generator),
+                                    UInt32.random(in: 0...UInt32.max, using: &generator))
+            let key = PeanoHilbert.key(p)
+            for level in [1, 2, 3, 5, 8] {
+                let width = UInt64(1) << UInt64(3 * (PeanoHilbert.bitsPerDimension - level))
+                let leaf = TopLeaf(firstKey: key / width * width, level: level, owner: 0, count: 1)
+                let side = leaf.side
+                for axis in 0..<3 { #expect(UInt64(p[axis] &- leaf.corner[axis]) < side, "level \(level) axis \(axis)") }
+            }
+        }
+    }
+}

@@ -23,7 +23,13 @@ public enum TestEnvironment {
         return url
     }
 
-    public static var g4sim: String { productsDirectory.appendingPathComponent("g4sim").path }
+    /// The g4sim under test: G4SIM (scripts/test.sh points it at the release
+    /// build, since full simulations in a debug build take hours), else the
+    /// one built beside the tests.
+    public static var g4sim: String {
+        if let path = ProcessInfo.processInfo.environment["G4SIM"], !path.isEmpty { return path }
+        return productsDirectory.appendingPathComponent("g4sim").path
+    }
 
     /// The Python of the test virtualenv that scripts/test.sh creates (G4_PYTHON overrides).
     public static var python: String {

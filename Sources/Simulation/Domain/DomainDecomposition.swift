@@ -10,7 +10,13 @@ public struct TopLeaf: Sendable, Equatable {
     public var count: Int
 
     public var keyCount: UInt64 { 1 << UInt64(3 * (PeanoHilbert.bitsPerDimension - level)) }
-    public var corner: IntegerPosition { PeanoHilbert.position(firstKey) }
+    /// The cube's lower corner. The curve enters a cube at one of its eight
+    /// corners, not necessarily the lowest, so the first key's cell is masked
+    /// down to the cube.
+    public var corner: IntegerPosition {
+        let mask = level == 0 ? UInt32(0) : ~UInt32(0) << UInt32(32 - level)
+        return PeanoHilbert.position(firstKey) & IntegerPosition(repeating: mask)
+    }
     /// Side in integer units, 2^(32−level) (0 stands for the whole box, 2³²).
     public var side: UInt64 { 1 << UInt64(32 - level) }
 }

@@ -31,6 +31,8 @@ public final class Integrator {
     public private(set) var steps = 0
     public private(set) var domainDecompositions = 0
     public private(set) var totalInteractions = 0
+    /// Particle force evaluations on this rank (one per active particle per force computation).
+    public private(set) var forceEvaluations = 0
     public let timeline: Timeline
     public let factors: LeapfrogFactors
     public let gravity: GravitySolver
@@ -92,6 +94,7 @@ public final class Integrator {
     }
 
     private func computeForces(_ targets: [Int], criterion: OpeningCriterion) {
+        forceEvaluations += targets.count
         totalInteractions += gravity.computeAccelerations(&particles, keys: keys, targets: targets, domain: domain,
                                                           softeningRadius: softeningRadius(at: scaleFactor), criterion: criterion)
         timings.add(gravity.timings)

@@ -72,8 +72,8 @@ final class SimulationRun {
                                 background: setup.background, gravity: gravity, settings: setup.integratorSettings,
                                 communicator: communicator)
         if communicator.isRoot {
-            print("g4sim: \(total) particles, box \(setup.boxSize), PMGRID \(mesh), split r_s \(gravity.split.splitScale), cut-off \(gravity.split.cutoff), \(communicator.size) ranks")
-            print("g4sim: outputs at a = " + setup.outputTimes.map { String($0) }.joined(separator: ", "))
+            emit("g4sim: \(total) particles, box \(setup.boxSize), PMGRID \(mesh), split r_s \(gravity.split.splitScale), cut-off \(gravity.split.cutoff), \(communicator.size) ranks")
+            emit("g4sim: outputs at a = " + setup.outputTimes.map { String($0) }.joined(separator: ", "))
         }
     }
 
@@ -100,7 +100,7 @@ final class SimulationRun {
         guard communicator.isRoot, integrator.steps % 50 == 0 || integrator.isFinished else { return }
         let a = integrator.scaleFactor
         let elapsed = MPIRuntime.wallTime() - startTime
-        print(String(format: "step %6d  a = %.6f  z = %8.4f  done %5.1f%%  %.1f s", integrator.steps, a, 1 / a - 1,
+        emit(String(format: "step %6d  a = %.6f  z = %8.4f  done %5.1f%%  %.1f s", integrator.steps, a, 1 / a - 1,
                      100 * Double(integrator.tick) / Double(Timeline.ticks), elapsed))
     }
 
@@ -130,7 +130,7 @@ final class SimulationRun {
                                          number: snapshotNumber, files: p.integer("NumFilesPerSnapshot"))
         try HDF5Snapshot.write(block, header: header, paths: paths, units: setup.units,
                                doublePrecision: p.integer("DOUBLEPRECISION") == 1, communicator: communicator)
-        if communicator.isRoot { print("g4sim: wrote snapshot \(snapshotNumber) at a = \(a) to \(paths[0])") }
+        if communicator.isRoot { emit("g4sim: wrote snapshot \(snapshotNumber) at a = \(a) to \(paths[0])") }
         snapshotNumber += 1
         ioTime += MPIRuntime.wallTime() - start
     }
@@ -139,11 +139,17 @@ final class SimulationRun {
         let t = integrator.timings
         let wall = MPIRuntime.wallTime() - startTime
         let interactions = communicator.allreduce(integrator.totalInteractions, .sum)
+        let evaluations = communicator.allreduce(integrator.forceEvaluations, .sum)
         let times = communicator.allreduce([t.domain, t.mesh, t.ghosts, t.treeBuild, t.treeWalk, ioTime], .max)
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let peakMegabytes = communicator.allreduce(Double(usage.ru_maxrss) / 1024, .max)  // ru_maxrss is in kB on Linux
         if communicator.isRoot {
-            print(String(format: "g4sim: done in %.2f s, %d steps, %d domain decompositions, %.3e interactions",
+            emit(String(format: "g4sim: done in %.2f s, %d steps, %d domain decompositions, %.3e interactions",
                          wall, integrator.steps, integrator.domainDecompositions, Double(interactions)))
-            print(String(format: "g4sim: time (max over ranks): domain %.2f s, PM %.2f s, ghosts %.2f s, tree build %.2f s, tree walk %.2f s, I/O %.2f s",
+            emit(String(format: "g4sim: %.3e force evaluations, %.3e per second; peak memory %.1f MB per rank",
+                         Double(evaluations), Double(evaluations) / wall, peakMegabytes))
+            emit(String(format: "g4sim: time (max over ranks): domain %.2f s, PM %.2f s, ghosts %.2f s, tree build %.2f s, tree walk %.2f s, I/O %.2f s",
                          times[0], times[1], times[2], times[3], times[4], times[5]))
         }
     }
@@ -196,7 +202,7 @@ enum InitialConditionsLoader {
                                     totalParticles: UInt64(total), idBits: p.flag("IDS_32BIT") ? 32 : 64)
         if communicator.isRoot {
             let d = LinearGrowth(setup.background).normalizedGrowth(p.real("TimeBegin"))
-            print("g4sim: made \(total) particles (NGENIC, \(p.flag("NGENIC_2LPT") ? "2LPT" : "Zel'dovich"), grid \(spec.gridSize)), D(a)/D(1) = \(d)")
+            emit("g4sim: made \(total) particles (NGENIC, \(p.flag("NGENIC_2LPT") ? "2LPT" : "Zel'dovich"), grid \(spec.gridSize)), D(a)/D(1) = \(d)")
         }
         return (header, block)
     }
