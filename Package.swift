@@ -64,6 +64,7 @@ let package = Package(
                     exclude: ["snapshot_check.py"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "InitialConditions", "Analysis", "Snapshots", "Cosmology", "Parallel", "TestSupport"],
                     exclude: ["fit_gadget_displacement.py"], swiftSettings: numericSettings),
+        .testTarget(name: "AnalysisTests", dependencies: ["TestSupport", "g4sim"], exclude: ["fof_check.py"]),
         // Full simulations compared with GADGET-4 and analytic solutions (slow; run after the rest).
         .testTarget(name: "SolverValidationTests",
                     dependencies: ["Simulation", "Analysis", "Snapshots", "Cosmology", "Parallel", "TestSupport", "g4sim"]),

@@ -76,7 +76,7 @@ public enum GadgetFormat1 {
     /// Reads the files; rank r receives an equal contiguous share in file order.
     /// Every rank reads its own byte ranges directly.
     public static func read(paths: [String], communicator: Communicator) throws -> (SnapshotHeader, ParticleBlock) {
-        let headers = try collectively(communicator) { try paths.map { try readHeader($0) } }
+        let headers = try communicator.collectively { try paths.map { try readHeader($0) } }
         let first = headers[0].header
         for (path, (h, _)) in zip(paths, headers) {
             for type in 0..<6 where type != 1 && h.counts[type] != 0 {
@@ -93,7 +93,7 @@ public enum GadgetFormat1 {
         var idBits = 32
         var masses: [Double] = []
         var fileStart = 0
-        try collectively(communicator) {
+        try communicator.collectively {
             for (index, path) in paths.enumerated() {
                 let n = perFile[index]
                 defer { fileStart += n }

@@ -60,8 +60,8 @@ public enum HDF5Snapshot {
             let startRow = lo - fileRange.lowerBound
             let localRows = hi > lo ? (lo - offset)..<(hi - offset) : 0..<0
 
-            let file = try collectively(communicator) { try HDF5File.create(path, communicator: communicator) }
-            try collectively(communicator) {
+            let file = try communicator.collectively { try HDF5File.create(path, communicator: communicator) }
+            try communicator.collectively {
                 try file.root.createGroup("Header").attributes.write(headerAttributes(header, particlesInFile: UInt64(fileRange.count)))
                 try file.root.createGroup("Parameters").attributes.write(header.parameters)
                 try file.root.createGroup("Config").attributes.write(header.config)
@@ -86,7 +86,7 @@ public enum HDF5Snapshot {
                     try ids.write(slice, startRow: startRow)
                 }
             }
-            try collectively(communicator) { try file.close() }
+            try communicator.collectively { try file.close() }
         }
     }
 
@@ -116,8 +116,8 @@ public enum HDF5Snapshot {
     public static func read(paths: [String], communicator: Communicator) throws -> (SnapshotHeader, ParticleBlock) {
         precondition(!paths.isEmpty)
         // Header and per-file counts: every rank reads the small attributes itself.
-        var header = try collectively(communicator) { try readHeader(paths[0]) }
-        let perFile = try collectively(communicator) { () -> [Int] in
+        var header = try communicator.collectively { try readHeader(paths[0]) }
+        let perFile = try communicator.collectively { () -> [Int] in
             try paths.enumerated().map { (index, path) in index == 0 ? header.totalParticlesInFirstFile : try particlesInFile(path) }
         }
         let total = perFile.reduce(0, +)
@@ -137,7 +137,7 @@ public enum HDF5Snapshot {
             fileStart += perFile[index]
             let lo = max(fileRange.lowerBound, share.lowerBound), hi = min(fileRange.upperBound, share.upperBound)
             let rows = hi > lo ? (lo - fileRange.lowerBound)..<(hi - fileRange.lowerBound) : 0..<0
-            try collectively(communicator) {
+            try communicator.collectively {
                 let file = try HDF5File.open(path, communicator: communicator)
                 defer { try? file.close() }
                 guard fileRange.count > 0 else { return }

@@ -42,7 +42,12 @@ public enum SnapshotPaths {
         return paths
     }
 
-    static func threeDigits(_ n: Int) -> String {
+    /// GADGET-4's name for the power spectrum of output `number`.
+    public static func powerSpectrum(directory: String, number: Int) -> String {
+        "\(directory)/powerspecs/powerspec_\(threeDigits(number)).txt"
+    }
+
+    public static func threeDigits(_ n: Int) -> String {
         let s = String(n)
         return s.count >= 3 ? s : String(repeating: "0", count: 3 - s.count) + s
     }

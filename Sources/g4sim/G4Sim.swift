@@ -10,7 +10,7 @@ struct G4Sim: ParsableCommand {
         commandName: "g4sim",
         abstract: "A GADGET-4-compatible TreePM cosmological N-body solver.",
         discussion: "Run under MPI as: mpirun -np N g4sim <subcommand> ...",
-        subcommands: [RunCommand.self, ICsCommand.self, PowerSpecCommand.self, ForceTestCommand.self, ParamsCommand.self, SnapshotCommand.self, CheckCommand.self])
+        subcommands: [RunCommand.self, ICsCommand.self, FoFCommand.self, PowerSpecCommand.self, ForceTestCommand.self, ParamsCommand.self, SnapshotCommand.self, CheckCommand.self])
 }
 
 /// Runs `body` with MPI started, and always finalises MPI afterwards (also

@@ -71,44 +71,8 @@ public final class GravitySolver {
     /// Positions of other ranks' particles within the short-range cut-off of
     /// any top-level cube that holds one of this rank's targets now.
     func importGhosts(particles: ParticleSet, keys: [UInt64], targets: [Int], domain: Domain) -> [IntegerPosition] {
-        guard communicator.size > 1 else { return [] }
-        // The top-level leaves where my targets are (particles drift out of their domain between decompositions).
-        var occupied = Set<Int>()
-        for t in targets { occupied.insert(leafIndex(of: keys[t], in: domain)) }
-        let myLeaves = occupied.sorted().map(Int32.init)
-        let counts = communicator.allgather(myLeaves.count)
-        let allLeaves = communicator.allgatherv(myLeaves)
-        // Which of my particles each other rank needs, found with a tree over my particles alone.
-        let localTree = OctTree(positions: particles.position, keys: keys, coordinates: coordinates,
-                                particleMass: particleMass, leafCapacity: leafCapacity)
-        var send: [IntegerPosition] = []
-        var sendCounts = [Int](repeating: 0, count: communicator.size)
-        var offset = 0
-        var mark = [Int](repeating: -1, count: particles.count)
-        for rank in 0..<communicator.size {
-            defer { offset += counts[rank] }
-            guard rank != communicator.rank else { continue }
-            for leafIndex in allLeaves[offset..<(offset + counts[rank])] {
-                let leaf = domain.leaves[Int(leafIndex)]
-                let side = leaf.side
-                for j in localTree.particles(near: leaf.corner, extent: SIMD3(repeating: side), radius: split.cutoff)
-                where mark[j] != rank {
-                    mark[j] = rank
-                    send.append(localTree.positions[j])
-                    sendCounts[rank] += 1
-                }
-            }
-        }
-        return communicator.alltoallv(send, sendCounts: sendCounts)
-    }
-
-    private func leafIndex(of key: UInt64, in domain: Domain) -> Int {
-        var lo = 0, hi = domain.leaves.count
-        while hi - lo > 1 {
-            let mid = (lo + hi) / 2
-            if domain.leaves[mid].firstKey <= key { lo = mid } else { hi = mid }
-        }
-        return lo
+        GhostExchange.exchange(positions: particles.position, keys: keys, interesting: targets, domain: domain,
+                               radius: split.cutoff, coordinates: coordinates, communicator: communicator).1
     }
 }
 

@@ -176,6 +176,15 @@ public final class Integrator {
         }
     }
 
+    /// A copy of the particles as they are now, for output: momenta kicked to
+    /// the current time, sorted by key, with the current domain.
+    public func outputState() -> (particles: ParticleSet, keys: [UInt64], domain: Domain) {
+        var copy = particles
+        copy.momentum = synchronizedMomenta()
+        let keys = copy.sortByKey()
+        return (copy, keys, domain)
+    }
+
     /// The distribution of particles over time bins (global), for progress reports.
     public func binCounts() -> [Int] {
         var counts = [Int](repeating: 0, count: Timeline.maxBin + 1)

@@ -39,6 +39,7 @@ final class SimulationRun {
     let particleMass: Double
     let idBits: Int
     let integrator: Integrator
+    let outputs: OutputWriter
     private var snapshotNumber = 0
     private let startTime = MPIRuntime.wallTime()
     private var ioTime = 0.0
@@ -71,6 +72,13 @@ final class SimulationRun {
         integrator = Integrator(particles: particles, timeline: Timeline(begin: begin, end: p.real("TimeMax")),
                                 background: setup.background, gravity: gravity, settings: setup.integratorSettings,
                                 communicator: communicator)
+        outputs = OutputWriter(
+            directory: setup.outputDirectory, snapshotBase: p.string("SnapshotFileBase"),
+            filesPerSnapshot: p.integer("NumFilesPerSnapshot"), units: setup.units, coordinates: coordinates,
+            particleMass: particleMass, idBits: idBits, doublePrecision: p.integer("DOUBLEPRECISION") == 1,
+            parameters: setup.parameterAttributes, config: setup.configAttributes, background: setup.background,
+            fof: p.flag("FOF") ? (p.real("FOF_LINKLENGTH"), p.integer("FOF_GROUP_MIN_LEN")) : nil,
+            spectrumMesh: p.flag("POWERSPEC_ON_OUTPUT") ? mesh : nil, communicator: communicator)
         if communicator.isRoot {
             emit("g4sim: \(total) particles, box \(setup.boxSize), PMGRID \(mesh), split r_s \(gravity.split.splitScale), cut-off \(gravity.split.cutoff), \(communicator.size) ranks")
             emit("g4sim: outputs at a = " + setup.outputTimes.map { String($0) }.joined(separator: ", "))
@@ -106,31 +114,8 @@ final class SimulationRun {
 
     private func writeOutput() throws {
         let start = MPIRuntime.wallTime()
-        let a = integrator.scaleFactor
-        let particles = integrator.particles
-        let momenta = integrator.synchronizedMomenta()
-        let velocityFactor = pow(a, -1.5)
-        var block = ParticleBlock()
-        block.positions.reserveCapacity(3 * particles.count)
-        block.velocities.reserveCapacity(3 * particles.count)
-        for i in 0..<particles.count {
-            let x = coordinates.real(particles.position[i])
-            let u = momenta[i] * velocityFactor
-            block.positions += [x.x, x.y, x.z]
-            block.velocities += [u.x, u.y, u.z]
-        }
-        block.ids = particles.id
-        let p = setup.parameters
-        let header = SnapshotHeader(
-            boxSize: setup.boxSize, time: a, particleMass: particleMass, totalParticles: UInt64(integrator.totalParticles),
-            numFiles: p.integer("NumFilesPerSnapshot"), idBits: idBits, omega0: p.real("Omega0"),
-            omegaLambda: p.real("OmegaLambda"), hubbleParam: p.real("HubbleParam"),
-            parameters: setup.parameterAttributes, config: setup.configAttributes)
-        let paths = SnapshotPaths.output(directory: setup.outputDirectory, base: p.string("SnapshotFileBase"),
-                                         number: snapshotNumber, files: p.integer("NumFilesPerSnapshot"))
-        try HDF5Snapshot.write(block, header: header, paths: paths, units: setup.units,
-                               doublePrecision: p.integer("DOUBLEPRECISION") == 1, communicator: communicator)
-        if communicator.isRoot { emit("g4sim: wrote snapshot \(snapshotNumber) at a = \(a) to \(paths[0])") }
+        let (particles, keys, domain) = integrator.outputState()
+        try outputs.write(number: snapshotNumber, scaleFactor: integrator.scaleFactor, particles: particles, keys: keys, domain: domain)
         snapshotNumber += 1
         ioTime += MPIRuntime.wallTime() - start
     }
