@@ -128,6 +128,17 @@ public struct ParameterSet: Sendable {
 
     private func flagIsOn(_ name: String) -> Bool { optionalInteger(name) == 1 }
 
+    /// A fingerprint of the values that fix the physics of a run (all but
+    /// `ParameterTable.changeableOnRestart`), stored in restart files.
+    public func physicsDigest() -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for spec in ParameterTable.gadget4 where !ParameterTable.changeableOnRestart.contains(spec.name) {
+            guard let v = value(spec.name) else { continue }
+            for byte in "\(spec.name)=\(v);".utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        }
+        return hash
+    }
+
     // MARK: Output
 
     /// The effective values in GADGET-4's `parameters-usedvalues` layout:

@@ -8,6 +8,19 @@ public enum ParameterTable {
     public static let gadget4: [ParameterSpec] = files + cosmology + timeAndLimits + units + accuracy
         + formats + softening + unusedByDarkMatter + initialConditions + compileTimeOptions
 
+    /// Parameters that may change when a run is resumed from restart files
+    /// (GADGET-4's PARAM_CHANGEABLE, plus the output options); the others fix
+    /// the physics, and restart files refuse a file where they differ.
+    public static let changeableOnRestart: Set<String> = [
+        "OutputDir", "SnapshotFileBase", "OutputListFilename", "OutputListOn", "MaxMemSize", "TimeOfFirstSnapshot",
+        "CpuTimeBetRestartFile", "TimeBetStatistics", "TimeBetSnapshot", "ErrTolIntAccuracy", "ErrTolTheta",
+        "ErrTolThetaMax", "ErrTolForceAcc", "MaxSizeTimestep", "MinSizeTimestep", "ArtBulkViscConst", "CourantFac",
+        "DesNumNgb", "TopNodeFactor", "ActivePartFracForNewDomainDecomp", "ActivePartFracForPMinsteadOfEwald",
+        "MaxNumNgbDeviation", "ICFormat", "SnapFormat", "NumFilesPerSnapshot", "MaxFilesWithConcurrentIO",
+        "TimeLimitCPU", "MinEgySpec", "InitCondFile", "FOF", "FOF_LINKLENGTH", "FOF_GROUP_MIN_LEN",
+        "POWERSPEC_ON_OUTPUT", "DOUBLEPRECISION", "IDS_32BIT",
+    ]
+
     /// Lookup by exact, case-sensitive name (GADGET-4 names are case-sensitive).
     public static func spec(named name: String) -> ParameterSpec? { byName[name] }
 

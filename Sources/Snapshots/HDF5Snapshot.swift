@@ -36,6 +36,10 @@ public enum HDF5Snapshot {
     /// Writes `block` (this rank's particles) as a snapshot split over
     /// `paths` (GADGET-4 names; see `SnapshotPaths`). File k holds an equal,
     /// contiguous share of the particles in rank order. Collective.
+    ///
+    /// Files are written under temporary names and renamed only when all
+    /// are complete, so a failure (a full disk) leaves no partial snapshot
+    /// under a snapshot's name and every earlier output untouched.
     public static func write(_ block: ParticleBlock, header: SnapshotHeader, paths: [String], units: UnitSystem,
                              doublePrecision: Bool = false, communicator: Communicator) throws {
         let localCount = block.count
@@ -52,7 +56,28 @@ public enum HDF5Snapshot {
         }
         communicator.barrier()
 
-        for (fileIndex, path) in paths.enumerated() {
+        let temporary = paths.map { $0 + ".incomplete" }
+        do {
+            try write(block, header: header, paths: paths, temporaryPaths: temporary, offset: offset, total: total,
+                      units: units, doublePrecision: doublePrecision, communicator: communicator)
+        } catch {
+            if communicator.isRoot { for t in temporary { try? FileManager.default.removeItem(atPath: t) } }
+            throw error
+        }
+        try communicator.collectively {
+            guard communicator.isRoot else { return }
+            for (t, final) in zip(temporary, paths) where rename(t, final) != 0 {
+                throw SnapshotFormatError("cannot rename \(t) to \(final): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    private static func write(_ block: ParticleBlock, header: SnapshotHeader, paths: [String], temporaryPaths: [String],
+                              offset: Int, total: Int, units: UnitSystem, doublePrecision: Bool,
+                              communicator: Communicator) throws {
+        let localCount = block.count
+        for (fileIndex, finalPath) in paths.enumerated() {
+            let path = temporaryPaths[fileIndex]
             let fileRange = SnapshotPaths.evenShare(total: total, rank: fileIndex, size: paths.count)
             // The part of this rank's particles [offset, offset + localCount) that falls in this file.
             let lo = max(fileRange.lowerBound, offset)
@@ -60,8 +85,12 @@ public enum HDF5Snapshot {
             let startRow = lo - fileRange.lowerBound
             let localRows = hi > lo ? (lo - offset)..<(hi - offset) : 0..<0
 
-            let file = try communicator.collectively { try HDF5File.create(path, communicator: communicator) }
-            try communicator.collectively {
+            let file = try communicator.collectively { () throws -> HDF5File in
+                do { return try HDF5File.create(path, communicator: communicator) } catch {
+                    throw SnapshotFormatError("cannot create \(finalPath): \(error)")
+                }
+            }
+            try communicator.collectively { do {
                 try file.root.createGroup("Header").attributes.write(headerAttributes(header, particlesInFile: UInt64(fileRange.count)))
                 try file.root.createGroup("Parameters").attributes.write(header.parameters)
                 try file.root.createGroup("Config").attributes.write(header.config)
@@ -85,8 +114,10 @@ public enum HDF5Snapshot {
                     let ids = try particles.createDataset("ParticleIDs", of: UInt64.self, shape: [n])
                     try ids.write(slice, startRow: startRow)
                 }
+            } catch { throw SnapshotFormatError("cannot write \(finalPath) (disk full?): \(error)") } }
+            try communicator.collectively {
+                do { try file.close() } catch { throw SnapshotFormatError("cannot write \(finalPath) (disk full?): \(error)") }
             }
-            try communicator.collectively { try file.close() }
         }
     }
 

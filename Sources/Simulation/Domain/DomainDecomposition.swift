@@ -2,7 +2,7 @@ import Parallel
 
 /// A cube of the top-level tree: the key interval [firstKey, firstKey + 8^(21−level))
 /// of the Peano–Hilbert curve, which is one octree cell of side 2^(32−level) integer units.
-public struct TopLeaf: Sendable, Equatable {
+public struct TopLeaf: Sendable, Equatable, BitwiseCopyable {
     public var firstKey: UInt64
     public var level: Int
     public var owner: Int

@@ -33,6 +33,8 @@ public final class Integrator {
     public private(set) var totalInteractions = 0
     /// Particle force evaluations on this rank (one per active particle per force computation).
     public private(set) var forceEvaluations = 0
+    /// Particles (all ranks) that got new forces in the last step.
+    public private(set) var lastActiveCount = 0
     public let timeline: Timeline
     public let factors: LeapfrogFactors
     public let gravity: GravitySolver
@@ -56,6 +58,37 @@ public final class Integrator {
         totalParticles = communicator.allreduce(particles.count, .sum)
         domain = Domain(leaves: [], rankStart: [])
         decompose()
+    }
+
+    /// Continues from a saved state. With the same ranks as when it was
+    /// saved (`keepDomain`), the domain and every rank's particle order are
+    /// restored, so the run continues bit for bit; otherwise the particles are
+    /// decomposed anew over the present ranks.
+    public init(restoring state: IntegratorState, keepDomain: Bool, timeline: Timeline, background: Background,
+                gravity: GravitySolver, settings: IntegratorSettings, communicator: Communicator) {
+        particles = state.particles
+        self.timeline = timeline
+        self.factors = LeapfrogFactors(timeline: timeline, background: background)
+        self.gravity = gravity
+        self.settings = settings
+        self.communicator = communicator
+        totalParticles = communicator.allreduce(particles.count, .sum)
+        tick = state.tick
+        steps = state.steps
+        domainDecompositions = state.domainDecompositions
+        relativeCriterionReady = state.relativeCriterionReady
+        domain = state.domain
+        if keepDomain {
+            keys = particles.keys()
+        } else {
+            decompose()
+        }
+    }
+
+    /// Everything needed to continue the run later (see `init(restoring:)`).
+    public var state: IntegratorState {
+        IntegratorState(tick: tick, steps: steps, domainDecompositions: domainDecompositions,
+                        relativeCriterionReady: relativeCriterionReady, domain: domain, particles: particles)
     }
 
     public var scaleFactor: Double { timeline.scaleFactor(tick) }
@@ -130,6 +163,7 @@ public final class Integrator {
             activeCount += 1
         }
         let globalActive = communicator.allreduce(activeCount, .sum)
+        lastActiveCount = globalActive
         if Double(globalActive) > settings.activePartFracForNewDomainDecomp * Double(totalParticles) {
             decompose()
         } else {
@@ -176,6 +210,16 @@ public final class Integrator {
         }
     }
 
+    /// The big structures of this rank and their sizes, for memory reports.
+    public func memoryUse() -> [(name: String, megabytes: Double)] {
+        let perParticle = Double(MemoryLayout<ParticleRecord>.stride + MemoryLayout<UInt64>.stride)
+        let mesh = gravity.mesh
+        return [
+            ("particles (\(particles.count))", Double(particles.count) * perParticle / 1_048_576),
+            ("PM mesh (\(mesh.n)³, slab part)", Double(mesh.fft.allocatedDoubles * 2 + 3 * mesh.fft.localPlanes * mesh.n * mesh.n) * 8 / 1_048_576),
+        ]
+    }
+
     /// A copy of the particles as they are now, for output: momenta kicked to
     /// the current time, sorted by key, with the current domain.
     public func outputState() -> (particles: ParticleSet, keys: [UInt64], domain: Domain) {
@@ -193,8 +237,29 @@ public final class Integrator {
     }
 }
 
+/// The integrator's state between steps, as restart files keep it.
+public struct IntegratorState: Sendable {
+    public var tick: Int64
+    public var steps: Int
+    public var domainDecompositions: Int
+    public var relativeCriterionReady: Bool
+    public var domain: Domain
+    public var particles: ParticleSet
+
+    public init(tick: Int64, steps: Int, domainDecompositions: Int, relativeCriterionReady: Bool, domain: Domain,
+                particles: ParticleSet) {
+        self.tick = tick
+        self.steps = steps
+        self.domainDecompositions = domainDecompositions
+        self.relativeCriterionReady = relativeCriterionReady
+        self.domain = domain
+        self.particles = particles
+    }
+}
+
 /// Where a run's time goes, summed over its steps (this rank).
 public struct RunTimings: Sendable {
+    public init() {}
     public var domain = 0.0
     public var mesh = 0.0
     public var ghosts = 0.0

@@ -11,10 +11,29 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a simulation from a GADGET-4 parameter file.",
-        discussion: "As GADGET-4: mpirun -np N g4sim run param.txt. Paths in the file are relative to the working directory.")
+        discussion: """
+            As GADGET-4: mpirun -np N g4sim run param.txt [RestartFlag]. Paths in the file are relative to the \
+            working directory. RestartFlag 1 (or --restart) continues from OutputDir/restartfiles, on any number \
+            of ranks.
+
+            Exit status: 0 finished; 1 failed (the message says why); \(RunOutcome.resumeExitCode) stopped early \
+            with restart files written (time limit, SIGUSR1 or SIGTERM): run again with --restart.
+            """)
 
     @Argument(help: "The parameter file.")
     var parameterFile: String
+
+    @Argument(help: "GADGET-4's RestartFlag: 0 start from the initial conditions, 1 continue from restart files.")
+    var restartFlag: Int = 0
+
+    @Flag(help: "Continue from the restart files (same as RestartFlag 1).")
+    var restart = false
+
+    func validate() throws {
+        guard restartFlag == 0 || restartFlag == 1 else {
+            throw ValidationError("RestartFlag \(restartFlag) is not a run; use g4sim fof (3), g4sim powerspec (4) or g4sim ics (6)")
+        }
+    }
 
     func run() throws {
         let parameters: ParameterSet
@@ -24,54 +43,93 @@ struct RunCommand: ParsableCommand {
             printError(error.description)
             throw ExitCode(1)
         }
-        try withMPI { world in
-            let run = try SimulationRun(setup: try RunSetup(parameters: parameters), communicator: world)
-            try run.execute()
+        let outcome = try withMPI { world -> RunOutcome in
+            let run = try SimulationRun(setup: try RunSetup(parameters: parameters), resume: restart || restartFlag == 1,
+                                        communicator: world)
+            return try run.execute()
         }
+        if outcome == .interrupted { throw ExitCode(RunOutcome.resumeExitCode) }
     }
 }
 
-/// One simulation from initial conditions to TimeMax, writing the outputs.
+/// How a run ended.
+enum RunOutcome: Sendable {
+    case finished
+    /// Stopped early with restart files written.
+    case interrupted
+
+    /// EX_TEMPFAIL: "try again" — schedulers requeue, g4sync resubmits with --restart.
+    static let resumeExitCode: Int32 = 75
+}
+
+/// One simulation from initial conditions (or restart files) to TimeMax,
+/// writing outputs, restart files and progress as it goes.
 final class SimulationRun {
     let setup: RunSetup
     let communicator: Communicator
     let coordinates: IntegerCoordinates
     let particleMass: Double
-    let idBits: Int
     let integrator: Integrator
     let outputs: OutputWriter
-    private var snapshotNumber = 0
+    let progress: ProgressReporter
+    private var outputsWritten = 0
     private let startTime = MPIRuntime.wallTime()
+    private var lastRestart = MPIRuntime.wallTime()
     private var ioTime = 0.0
+    var restartDirectory: String { setup.outputDirectory + "/restartfiles" }
 
-    init(setup: RunSetup, communicator: Communicator) throws {
+    init(setup: RunSetup, resume: Bool, communicator: Communicator) throws {
         self.setup = setup
         self.communicator = communicator
         let p = setup.parameters
         coordinates = IntegerCoordinates(boxSize: setup.boxSize)
-        let begin = p.real("TimeBegin")
-        let (header, block) = try InitialConditionsLoader.load(setup: setup, communicator: communicator)
-        guard abs(header.boxSize / setup.boxSize - 1) < 1e-6 else {
-            throw RunError("the initial conditions have BoxSize \(header.boxSize) but the parameter file says \(setup.boxSize)")
+        let timeline = Timeline(begin: p.real("TimeBegin"), end: p.real("TimeMax"))
+        var idBits = 64
+        let total: Int
+        let mesh: Int
+        let gravity: GravitySolver
+        if resume {
+            let loaded: RestartFiles.Loaded
+            do {
+                loaded = try RestartFiles.read(directory: setup.outputDirectory + "/restartfiles",
+                                               parameterDigest: p.physicsDigest(), communicator: communicator)
+            } catch let failure as RestartFiles.Failure {
+                throw RunError("cannot resume: \(failure.description)")
+            }
+            total = communicator.allreduce(loaded.state.particles.count, .sum)
+            particleMass = loaded.counters.particleMass
+            idBits = Int(loaded.counters.idBits)
+            mesh = setup.meshSize(totalParticles: total)
+            gravity = try Self.gravity(setup, coordinates: coordinates, particleMass: particleMass, mesh: mesh, communicator: communicator)
+            integrator = Integrator(restoring: loaded.state, keepDomain: loaded.sameRankCount, timeline: timeline,
+                                    background: setup.background, gravity: gravity, settings: setup.integratorSettings,
+                                    communicator: communicator)
+            outputsWritten = Int(loaded.counters.outputsWritten)
+            say(communicator, "g4sim: resumed at step \(loaded.state.steps), a = \(timeline.scaleFactor(loaded.state.tick))"
+                + (loaded.usedBackup ? " from the backup restart files" : "")
+                + (loaded.sameRankCount ? "" : " on a new number of ranks (re-decomposed)"))
+        } else {
+            let (header, block) = try InitialConditionsLoader.load(setup: setup, communicator: communicator)
+            guard abs(header.boxSize / setup.boxSize - 1) < 1e-6 else {
+                throw RunError("the initial conditions have BoxSize \(header.boxSize) but the parameter file says \(setup.boxSize)")
+            }
+            particleMass = header.particleMass
+            idBits = p.flag("IDS_32BIT") ? 32 : header.idBits
+            // Canonical momentum p = a² dx/dt from GADGET's u = v/√a: p = a^(3/2) u.
+            let momentumFactor = pow(timeline.beginScaleFactor, 1.5)
+            var particles = ParticleSet()
+            particles.reserve(block.count)
+            for i in 0..<block.count {
+                let x = SIMD3(block.positions[3 * i], block.positions[3 * i + 1], block.positions[3 * i + 2])
+                let u = SIMD3(block.velocities[3 * i], block.velocities[3 * i + 1], block.velocities[3 * i + 2])
+                particles.append(ParticleRecord(position: coordinates.integer(x), momentum: u * momentumFactor, id: block.ids[i]))
+            }
+            total = Int(header.totalParticles)
+            mesh = setup.meshSize(totalParticles: total)
+            gravity = try Self.gravity(setup, coordinates: coordinates, particleMass: particleMass, mesh: mesh, communicator: communicator)
+            integrator = Integrator(particles: particles, timeline: timeline, background: setup.background, gravity: gravity,
+                                    settings: setup.integratorSettings, communicator: communicator)
         }
-        particleMass = header.particleMass
-        idBits = p.flag("IDS_32BIT") ? 32 : header.idBits
-        // Canonical momentum p = a² dx/dt from GADGET's u = v/√a: p = a^(3/2) u.
-        let momentumFactor = pow(begin, 1.5)
-        var particles = ParticleSet()
-        particles.reserve(block.count)
-        for i in 0..<block.count {
-            let x = SIMD3(block.positions[3 * i], block.positions[3 * i + 1], block.positions[3 * i + 2])
-            let u = SIMD3(block.velocities[3 * i], block.velocities[3 * i + 1], block.velocities[3 * i + 2])
-            particles.append(ParticleRecord(position: coordinates.integer(x), momentum: u * momentumFactor, id: block.ids[i]))
-        }
-        let total = Int(header.totalParticles)
-        let mesh = setup.meshSize(totalParticles: total)
-        let gravity = GravitySolver(coordinates: coordinates, gravity: setup.gravitationalConstant, particleMass: particleMass,
-                                    meshSize: mesh, asmth: p.real("ASMTH"), rcut: p.real("RCUT"), communicator: communicator)
-        integrator = Integrator(particles: particles, timeline: Timeline(begin: begin, end: p.real("TimeMax")),
-                                background: setup.background, gravity: gravity, settings: setup.integratorSettings,
-                                communicator: communicator)
         outputs = OutputWriter(
             directory: setup.outputDirectory, snapshotBase: p.string("SnapshotFileBase"),
             filesPerSnapshot: p.integer("NumFilesPerSnapshot"), units: setup.units, coordinates: coordinates,
@@ -79,16 +137,43 @@ final class SimulationRun {
             parameters: setup.parameterAttributes, config: setup.configAttributes, background: setup.background,
             fof: p.flag("FOF") ? (p.real("FOF_LINKLENGTH"), p.integer("FOF_GROUP_MIN_LEN")) : nil,
             spectrumMesh: p.flag("POWERSPEC_ON_OUTPUT") ? mesh : nil, communicator: communicator)
+        progress = ProgressReporter(directory: setup.outputDirectory, communicator: communicator)
         if communicator.isRoot {
             emit("g4sim: \(total) particles, box \(setup.boxSize), PMGRID \(mesh), split r_s \(gravity.split.splitScale), cut-off \(gravity.split.cutoff), \(communicator.size) ranks")
             emit("g4sim: outputs at a = " + setup.outputTimes.map { String($0) }.joined(separator: ", "))
         }
     }
 
-    func execute() throws {
-        try FileManager.default.createDirectory(atPath: setup.outputDirectory, withIntermediateDirectories: true)
-        integrator.start()
-        var pending = setup.outputTimes.map { integrator.timeline.tick($0) }
+    static func gravity(_ setup: RunSetup, coordinates: IntegerCoordinates, particleMass: Double, mesh: Int,
+                        communicator: Communicator) throws -> GravitySolver {
+        let p = setup.parameters
+        let split = ForceSplit(gravity: setup.gravitationalConstant, boxSize: setup.boxSize, meshSize: mesh,
+                               asmth: p.real("ASMTH"), rcut: p.real("RCUT"))
+        guard split.cutoff < setup.boxSize / 2 else {
+            throw RunError("RCUT · ASMTH · BoxSize / PMGRID = \(split.cutoff) is not below half the box; raise PMGRID or lower ASMTH or RCUT")
+        }
+        return GravitySolver(coordinates: coordinates, gravity: setup.gravitationalConstant, particleMass: particleMass,
+                             meshSize: mesh, asmth: p.real("ASMTH"), rcut: p.real("RCUT"), communicator: communicator)
+    }
+
+    func execute() throws -> RunOutcome {
+        try communicator.collectively {
+            guard communicator.isRoot else { return }
+            do {
+                try FileManager.default.createDirectory(atPath: setup.outputDirectory, withIntermediateDirectories: true)
+            } catch {
+                throw RunError("OutputDir \(setup.outputDirectory) cannot be created: \(error.localizedDescription)")
+            }
+            guard FileManager.default.isWritableFile(atPath: setup.outputDirectory) else {
+                throw RunError("OutputDir \(setup.outputDirectory) is not writable")
+            }
+        }
+        SignalWatch.install()
+        let p = setup.parameters
+        let timeLimit = 0.85 * p.real("TimeLimitCPU")  // GADGET-4 stops at 85 % of the limit
+        let restartInterval = p.real("CpuTimeBetRestartFile")
+        if integrator.steps == 0 && integrator.tick == 0 { integrator.start() }
+        var pending = Array(setup.outputTimes.map { integrator.timeline.tick($0) }.dropFirst(outputsWritten))
         while true {
             // Outputs due before the next synchronisation point: drift there and write.
             let next = integrator.isFinished ? Timeline.ticks : integrator.nextSynchronization()
@@ -99,24 +184,59 @@ final class SimulationRun {
             }
             if integrator.isFinished { break }
             integrator.step()
-            report()
+            progress.step(integrator, elapsed: MPIRuntime.wallTime() - startTime)
+            try checkMemory()
+            // Safe point: all ranks agree on stopping or checkpointing.
+            let elapsed = MPIRuntime.wallTime() - startTime
+            let signalled = communicator.allreduce(SignalWatch.requested, .max)
+            let overTime = communicator.allreduce(elapsed > timeLimit ? 1 : 0, .max)
+            if signalled != 0 || overTime != 0 {
+                try writeRestartFiles()
+                let reason = signalled != 0 ? "signal \(SignalWatch.name(signalled))" : "85 % of TimeLimitCPU"
+                say(communicator, "g4sim: stopped at step \(integrator.steps), a = \(integrator.scaleFactor) (\(reason)); restart files written, continue with --restart")
+                progress.finish(integrator, elapsed: elapsed, state: "interrupted")
+                return .interrupted
+            }
+            if restartInterval > 0 && communicator.allreduce(MPIRuntime.wallTime() - lastRestart > restartInterval ? 1 : 0, .max) != 0 {
+                try writeRestartFiles()
+            }
         }
         summary()
+        progress.finish(integrator, elapsed: MPIRuntime.wallTime() - startTime, state: "finished")
+        return .finished
     }
 
-    private func report() {
-        guard communicator.isRoot, integrator.steps % 50 == 0 || integrator.isFinished else { return }
-        let a = integrator.scaleFactor
-        let elapsed = MPIRuntime.wallTime() - startTime
-        emit(String(format: "step %6d  a = %.6f  z = %8.4f  done %5.1f%%  %.1f s", integrator.steps, a, 1 / a - 1,
-                     100 * Double(integrator.tick) / Double(Timeline.ticks), elapsed))
+    /// GADGET-4 stops when a rank needs more than MaxMemSize MB; so does
+    /// g4sim, saying which rank and what takes the memory.
+    private func checkMemory() throws {
+        let limit = Double(setup.parameters.integer("MaxMemSize"))
+        let used = currentResidentMegabytes()
+        try communicator.collectively {
+            guard used > limit else { return }
+            let parts = integrator.memoryUse().sorted { $0.megabytes > $1.megabytes }
+                .map { String(format: "%@ %.1f MB", $0.name, $0.megabytes) }.joined(separator: ", ")
+            throw RunError(String(format: "rank %d uses %.1f MB, more than MaxMemSize (%.0f MB), after step %d; largest: %@",
+                                  communicator.rank, used, limit, integrator.steps, parts))
+        }
+    }
+
+    private func writeRestartFiles() throws {
+        let start = MPIRuntime.wallTime()
+        try RestartFiles.write(integrator.state, counters: .init(outputsWritten: Int64(outputsWritten), particleMass: particleMass,
+                                                                 idBits: Int64(outputs.idBits)),
+                               parameterDigest: setup.parameters.physicsDigest(), directory: restartDirectory,
+                               communicator: communicator)
+        lastRestart = MPIRuntime.wallTime()
+        ioTime += lastRestart - start
     }
 
     private func writeOutput() throws {
         let start = MPIRuntime.wallTime()
         let (particles, keys, domain) = integrator.outputState()
-        try outputs.write(number: snapshotNumber, scaleFactor: integrator.scaleFactor, particles: particles, keys: keys, domain: domain)
-        snapshotNumber += 1
+        try outputs.write(number: outputsWritten, scaleFactor: integrator.scaleFactor, particles: particles, keys: keys, domain: domain)
+        progress.snapshotWritten(SnapshotPaths.output(directory: setup.outputDirectory, base: setup.parameters.string("SnapshotFileBase"),
+                                                      number: outputsWritten, files: setup.parameters.integer("NumFilesPerSnapshot"))[0])
+        outputsWritten += 1
         ioTime += MPIRuntime.wallTime() - start
     }
 
@@ -126,18 +246,30 @@ final class SimulationRun {
         let interactions = communicator.allreduce(integrator.totalInteractions, .sum)
         let evaluations = communicator.allreduce(integrator.forceEvaluations, .sum)
         let times = communicator.allreduce([t.domain, t.mesh, t.ghosts, t.treeBuild, t.treeWalk, ioTime], .max)
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        let peakMegabytes = communicator.allreduce(Double(usage.ru_maxrss) / 1024, .max)  // ru_maxrss is in kB on Linux
+        let peakMegabytes = communicator.allreduce(peakResidentMegabytes(), .max)
         if communicator.isRoot {
             emit(String(format: "g4sim: done in %.2f s, %d steps, %d domain decompositions, %.3e interactions",
-                         wall, integrator.steps, integrator.domainDecompositions, Double(interactions)))
+                        wall, integrator.steps, integrator.domainDecompositions, Double(interactions)))
             emit(String(format: "g4sim: %.3e force evaluations, %.3e per second; peak memory %.1f MB per rank",
-                         Double(evaluations), Double(evaluations) / wall, peakMegabytes))
+                        Double(evaluations), Double(evaluations) / wall, peakMegabytes))
             emit(String(format: "g4sim: time (max over ranks): domain %.2f s, PM %.2f s, ghosts %.2f s, tree build %.2f s, tree walk %.2f s, I/O %.2f s",
-                         times[0], times[1], times[2], times[3], times[4], times[5]))
+                        times[0], times[1], times[2], times[3], times[4], times[5]))
         }
     }
+}
+
+/// Resident memory of this process now, in MB (from /proc/self/statm).
+func currentResidentMegabytes() -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
+          let pages = text.split(separator: " ").dropFirst().first.flatMap({ Double($0) }) else { return peakResidentMegabytes() }
+    return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
+}
+
+/// Largest resident set of this process so far, in MB.
+func peakResidentMegabytes() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024  // kB on Linux
 }
 
 /// Reads the initial conditions named by the parameters, or makes them (NGENIC).

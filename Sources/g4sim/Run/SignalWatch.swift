@@ -1,0 +1,25 @@
+import Foundation
+import Synchronization
+
+/// The signal that asked the run to stop, if any (0: none).
+private let stopSignal = Atomic<Int>(0)
+
+/// SIGUSR1 (Slurm's --signal) and SIGTERM (Kubernetes eviction, scancel)
+/// ask the run to write restart files at the next safe point and exit with
+/// the "resume me" status; the handler only records the request.
+enum SignalWatch {
+    static func install() {
+        signal(SIGUSR1) { number in stopSignal.store(Int(number), ordering: .relaxed) }
+        signal(SIGTERM) { number in stopSignal.store(Int(number), ordering: .relaxed) }
+    }
+
+    static var requested: Int { stopSignal.load(ordering: .relaxed) }
+
+    static func name(_ number: Int) -> String {
+        switch Int32(number) {
+        case SIGUSR1: "SIGUSR1"
+        case SIGTERM: "SIGTERM"
+        default: String(number)
+        }
+    }
+}
