@@ -1,0 +1,163 @@
+import Foundation
+
+/// A stored job: the validated submission plus what happened to it.
+/// Timestamps are microseconds since 1970 (sub-second, exact in SQLite and
+/// PostgreSQL BIGINT alike).
+public struct Job: Sendable, Equatable {
+    public var id: String
+    public var owner: String
+    public var name: String
+    public var description: String
+    public var simulatorType: String
+    public var numParticles: Int
+    public var boxSize: Double
+    /// The effective GADGET-4 parameters as a JSON object.
+    public var parametersJSON: String
+    /// The parameter file and output list the solver reads.
+    public var parameterFile: String
+    public var outputList: String
+    public var resources: Resources
+    public var backend: BackendKind
+    public internal(set) var state: JobState
+    /// 0-100.
+    public var progress: Double
+    public var cancelRequested: Bool
+    public var schedulerJobID: String?
+    public var exitCode: Int?
+    public var errorMessage: String?
+    /// Backend-private data (the local backend: pid and start time), JSON.
+    public var backendData: String?
+    public var idempotencyKey: String?
+    /// SHA-256 of the request body, to tell a replay from a reused key.
+    public var requestHash: String?
+    /// How often it was handed to a backend (resumes count).
+    public var attempts: Int
+    public var createdAt: Int64
+    public var updatedAt: Int64
+    public var submittedAt: Int64?
+    public var startedAt: Int64?
+    public var finishedAt: Int64?
+
+    /// A new job in state `queued`.
+    public init(id: String = UUID().uuidString.lowercased(), owner: String, spec: JobSpec, idempotencyKey: String? = nil,
+                requestHash: String? = nil, now: Int64 = Clock.microseconds()) {
+        self.init(id: id, owner: owner, name: spec.name, description: spec.description, simulatorType: spec.simulatorType,
+                  numParticles: spec.numParticles, boxSize: spec.boxSize, parametersJSON: spec.parametersJSON,
+                  parameterFile: spec.parameterFileText, outputList: spec.outputListText, resources: spec.resources,
+                  backend: spec.backend == .auto ? .local : spec.backend, state: .queued, progress: 0,
+                  cancelRequested: false, idempotencyKey: idempotencyKey, requestHash: requestHash, attempts: 0,
+                  createdAt: now, updatedAt: now)
+    }
+
+    /// Every field as stored; only stores call this (they read back what a
+    /// transition already checked).
+    public init(id: String, owner: String, name: String, description: String, simulatorType: String, numParticles: Int,
+                boxSize: Double, parametersJSON: String, parameterFile: String, outputList: String, resources: Resources,
+                backend: BackendKind, state: JobState, progress: Double, cancelRequested: Bool,
+                schedulerJobID: String? = nil, exitCode: Int? = nil, errorMessage: String? = nil, backendData: String? = nil,
+                idempotencyKey: String? = nil, requestHash: String? = nil, attempts: Int, createdAt: Int64,
+                updatedAt: Int64, submittedAt: Int64? = nil, startedAt: Int64? = nil, finishedAt: Int64? = nil) {
+        self.id = id
+        self.owner = owner
+        self.name = name
+        self.description = description
+        self.simulatorType = simulatorType
+        self.numParticles = numParticles
+        self.boxSize = boxSize
+        self.parametersJSON = parametersJSON
+        self.parameterFile = parameterFile
+        self.outputList = outputList
+        self.resources = resources
+        self.backend = backend
+        self.state = state
+        self.progress = progress
+        self.cancelRequested = cancelRequested
+        self.schedulerJobID = schedulerJobID
+        self.exitCode = exitCode
+        self.errorMessage = errorMessage
+        self.backendData = backendData
+        self.idempotencyKey = idempotencyKey
+        self.requestHash = requestHash
+        self.attempts = attempts
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.submittedAt = submittedAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
+
+    /// Applies a transition in memory (stores do the same as a compare-and-set).
+    public mutating func apply(_ t: Transition, at now: Int64 = Clock.microseconds()) throws(IllegalTransition) {
+        guard t.from.contains(state) else { throw IllegalTransition(transition: t, state: state) }
+        state = t.to
+        updatedAt = now
+        switch t.to {
+        case .submitted: submittedAt = now; attempts += 1
+        case .running: startedAt = startedAt ?? now
+        case .completed, .failed, .cancelled, .timedOut: finishedAt = now
+        case .queued, .requeued: break
+        }
+        if t.to == .completed { progress = 100 }
+    }
+
+    /// The job as the API shows it: the seed's fields (`status` with its five
+    /// values) plus `phase` (the finer state) and the rest.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("id", id)
+        w.field("name", name)
+        w.field("description", description)
+        w.field("status", state.status.rawValue)
+        w.field("phase", state.rawValue)
+        w.field("owner", owner)
+        w.field("simulator_type", simulatorType)
+        w.field("num_particles", numParticles)
+        w.field("box_size", boxSize)
+        w.key("parameters"); w.raw(parametersJSON)
+        w.key("resources")
+        w.beginObject()
+        w.field("ranks", resources.ranks)
+        w.field("nodes", resources.nodes)
+        w.field("wall_clock_limit", resources.wallClockLimit)
+        w.field("memory_mb", resources.memoryMB)
+        w.endObject()
+        w.field("backend", backend.rawValue)
+        w.field("progress", (progress * 100).rounded() / 100)
+        w.field("cancel_requested", cancelRequested)
+        w.field("scheduler_job_id", schedulerJobID)
+        w.field("exit_code", exitCode)
+        w.field("error_message", errorMessage)
+        w.field("attempts", attempts)
+        w.field("created_at", Clock.iso8601(createdAt))
+        w.field("updated_at", Clock.iso8601(updatedAt))
+        w.field("submitted_at", submittedAt.map(Clock.iso8601))
+        w.field("started_at", startedAt.map(Clock.iso8601))
+        w.field("completed_at", finishedAt.map(Clock.iso8601))
+        w.endObject()
+    }
+}
+
+/// Wall-clock time in microseconds, and its ISO 8601 form.
+public enum Clock {
+    public static func microseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+    }
+
+    /// `2026-11-29T06:39:12.123456Z`, written by hand (DateFormatter is slow and not thread-safe).
+    public static func iso8601(_ us: Int64) -> String {
+        var seconds = Int(us.quotientAndRemainder(dividingBy: 1_000_000).quotient)
+        var micro = Int(us % 1_000_000)
+        if micro < 0 { micro += 1_000_000; seconds -= 1 }
+        var t = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func pad(_ v: Int, _ n: Int) -> String {
+            let s = String(v)
+            return s.count >= n ? s : String(repeating: "0", count: n - s.count) + s
+        }
+        return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
+            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(micro, 6))Z"
+    }
+}
