@@ -121,7 +121,7 @@ public enum JobRequest {
         }
         if let v = body["num_particles"], v != .null {
             let n = try integer(v, field: "num_particles", range: 1...(16384 * 16384 * 16384))
-            let side = Int(Double(n).squareRoot().squareRoot().squareRoot().rounded())
+            let side = Int(cbrt(Double(n)).rounded())
             let root = (max(1, side - 1)...side + 1).first { $0 * $0 * $0 == n }
             guard let root, root <= 16384 else {
                 throw ValidationError(field: "num_particles", message: "must be a cube NSample³ (e.g. 32768 = 32³), NSample ≤ 16384; got \(n)")
@@ -163,6 +163,8 @@ public enum JobRequest {
         for (k, v) in given { values[k] = v }
         let nSample: Int = { if case .integer(let n)? = values["NSample"] { return n }; return 128 }()
         if given["GridSize"] == nil { values["GridSize"] = .integer(nSample) }
+        // PMGRID explicitly: twice the particle grid, as in the reference run.
+        if given["PMGRID"] == nil { values["PMGRID"] = .integer(min(16384, max(32, 2 * nSample))) }
         let box = number(values["BoxSize"]) ?? 50
         let softening = softeningPerSpacing * box / Double(nSample)
         if given["SofteningComovingClass0"] == nil { values["SofteningComovingClass0"] = .real(softening) }
@@ -183,7 +185,7 @@ public enum JobRequest {
             throw ValidationError(field: "parameters", message: String(describing: error))
         }
         // g4sim refuses a mesh whose short-range cut-off reaches half the box.
-        let mesh = parameters.optionalInteger("PMGRID") ?? 2 * nSample
+        let mesh = parameters.integer("PMGRID")
         if parameters.real("RCUT") * parameters.real("ASMTH") / Double(mesh) >= 0.5 {
             throw ValidationError(field: "parameters.PMGRID", message: "RCUT·ASMTH/PMGRID must be below 1/2 (the cut-off would exceed half the box); raise PMGRID to at least \(Int((2 * parameters.real("RCUT") * parameters.real("ASMTH")).rounded(.down)) + 1)")
         }
