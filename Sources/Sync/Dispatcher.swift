@@ -17,7 +17,7 @@ public actor Dispatcher {
     let backends: [BackendKind: any Backend]
     let logger: Logger
     let interval: Duration
-    private var wakeups: AsyncStream<Void>.Continuation?
+    private nonisolated let wakeups: AsyncStream<Void>.Continuation
     private var stream: AsyncStream<Void>?
     /// Jobs whose cancel is in progress (signals sent, waiting for exit).
     private var cancelling: Set<String> = []
@@ -38,10 +38,8 @@ public actor Dispatcher {
 
     /// Asks for a pass now (after an insert or a cancel request).
     public nonisolated func wake() {
-        Task { await self.yieldWakeup() }
+        wakeups.yield()
     }
-
-    private func yieldWakeup() { wakeups?.yield() }
 
     /// Runs until cancelled. The first pass re-attaches to runs that outlived
     /// an earlier g4api (or records how they ended) before starting new ones.
@@ -75,13 +73,17 @@ public actor Dispatcher {
     func watch() async throws {
         for job in try await store.jobs(in: [.submitted, .running], limit: 10_000) {
             guard let backend = backends[job.backend] else { continue }
-            if job.cancelRequested && !cancelling.contains(job.id) {
-                cancelling.insert(job.id)
-                let snapshot = job
-                Task {
-                    await backend.cancel(snapshot)
-                    self.wake()
+            if job.cancelRequested {
+                // The cancel task records the end once no process of the run is left.
+                if !cancelling.contains(job.id) {
+                    cancelling.insert(job.id)
+                    let snapshot = job
+                    Task {
+                        await backend.cancel(snapshot)
+                        await self.cancelled(snapshot, backend: backend)
+                    }
                 }
+                continue
             }
             switch await backend.observe(job) {
             case .running(let progress):
@@ -101,6 +103,20 @@ public actor Dispatcher {
                 forget(job.id)
             }
         }
+    }
+
+    /// After `Backend.cancel` returned (the run's processes are gone).
+    func cancelled(_ job: Job, backend: any Backend) async {
+        var exit: Int?
+        if case .exited(let code) = await backend.observe(job) { exit = Int(code) }
+        do {
+            _ = try await store.apply(.cancel, to: job.id, changes: JobChanges(exitCode: exit, errorMessage: "cancelled by its owner"))
+        } catch {
+            logger.error("could not record a cancel", metadata: ["job": "\(job.id)", "error": "\(error)"])
+            cancelling.remove(job.id)  // try again on the next pass
+            return
+        }
+        forget(job.id)
     }
 
     func finish(_ job: Job, code: Int32) async throws {
