@@ -22,9 +22,22 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "g4sim", targets: ["g4sim"]),
+        .executable(name: "g4api", targets: ["g4api"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The submission service (g4api).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // System libraries: pkg-config supplies include paths and link flags.
@@ -56,6 +69,40 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // The submission service: job model, store, backends, HTTP API, executable.
+        .target(name: "Jobs", dependencies: ["Parameters"]),
+        .target(name: "JobStore", dependencies: [
+            "Jobs",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .target(name: "Scheduling", dependencies: [
+            "Jobs", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Sync", dependencies: [
+            "Jobs", "JobStore", "Scheduling", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "SubmissionAPI", dependencies: [
+            "Jobs", "JobStore", "Scheduling",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
+        .executableTarget(name: "g4api", dependencies: [
+            "SubmissionAPI", "JobStore", "Scheduling", "Sync", "Jobs",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
         .testTarget(name: "ParametersTests", dependencies: ["Parameters"]),
         .testTarget(name: "CosmologyTests", dependencies: ["Cosmology", "TestSupport"],
                     exclude: ["colossus_reference.py"]),
@@ -69,5 +116,20 @@ let package = Package(
         .testTarget(name: "SolverValidationTests",
                     dependencies: ["Simulation", "Analysis", "Snapshots", "Cosmology", "Parallel", "TestSupport", "g4sim"]),
         .target(name: "TestSupport", dependencies: ["Parallel"], path: "Tests/TestSupport"),
+
+        // The service's tests: a throwaway PostgreSQL server, real SQLite files, real processes.
+        .target(name: "ServiceTestSupport", dependencies: ["JobStore", "Jobs"], path: "Tests/ServiceTestSupport"),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Parameters"]),
+        .testTarget(name: "JobStoreTests", dependencies: [
+            "JobStore", "Jobs", "ServiceTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .testTarget(name: "SchedulingTests", dependencies: ["Scheduling", "Sync", "JobStore", "Jobs", "ServiceTestSupport", "g4sim"]),
+        .testTarget(name: "SubmissionAPITests", dependencies: [
+            "SubmissionAPI", "JobStore", "Scheduling", "Sync", "Jobs", "ServiceTestSupport", "g4sim", "g4api",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
     ]
 )

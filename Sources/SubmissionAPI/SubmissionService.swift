@@ -1,0 +1,115 @@
+import Foundation
+import Hummingbird
+import JobStore
+import Jobs
+import Logging
+import Scheduling
+import ServiceLifecycle
+
+/// The request context: Hummingbird's plus the authenticated principal.
+public struct APIRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var principal: Principal?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        principal = nil
+    }
+
+    /// Bodies above 1 MiB are refused with 413.
+    public var maxUploadSize: Int { SubmissionService.maxBodySize }
+}
+
+/// The REST service: routes, auth, CORS, metrics, OpenAPI. Built from its
+/// dependencies so tests can drive it with Hummingbird's test client and
+/// g4api can serve it.
+public struct SubmissionService: Sendable {
+    public static let maxBodySize = 1 << 20
+
+    public struct Settings: Sendable {
+        /// Origins allowed by CORS (exact match; empty: none).
+        public var corsOrigins: Set<String> = []
+        /// How long a verified token is remembered.
+        public var tokenCacheSeconds: Double = 5
+        public var defaultPageSize = 20
+        public var maxPageSize = 1000
+        public var limits = JobRequest.Limits()
+        public init() {}
+    }
+
+    let store: any JobRepository
+    let backends: [BackendKind: any Backend]
+    let settings: Settings
+    let metrics: APIMetrics
+    let tokens: TokenCache
+    /// Called after a job was stored or a cancel requested (wakes the dispatcher).
+    let notify: @Sendable () -> Void
+    let results: ResultFiles
+
+    public init(store: any JobRepository, backends: [any Backend], settings: Settings = Settings(),
+                metrics: APIMetrics = APIMetrics(), notify: @escaping @Sendable () -> Void = {}) {
+        self.store = store
+        var map: [BackendKind: any Backend] = [:]
+        for b in backends { map[b.kind] = b }
+        self.backends = map
+        self.settings = settings
+        self.metrics = metrics
+        self.tokens = TokenCache(ttlSeconds: settings.tokenCacheSeconds)
+        self.notify = notify
+        self.results = ResultFiles()
+    }
+
+    public func buildRouter() -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        router.add(middleware: OriginMiddleware(allowed: settings.corsOrigins))
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: AuthMiddleware(store: store, cache: tokens))
+
+        router.get("/health") { _, _ in try await self.health() }
+        router.get("/metrics") { _, _ in
+            let bytes = try await self.metrics.render(store: self.store)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        router.get("/openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml"],
+                     body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+        }
+        router.post("/api/v1/jobs") { request, context in try await self.createJob(request, context) }
+        router.get("/api/v1/jobs") { request, context in try await self.listJobs(request, context) }
+        router.get("/api/v1/jobs/:id") { request, context in try await self.getJob(request, context) }
+        router.delete("/api/v1/jobs/:id") { request, context in try await self.cancelJob(request, context) }
+        router.get("/api/v1/simulations/:id/status") { request, context in try await self.status(request, context) }
+        router.get("/api/v1/simulations/:id/results") { request, context in try await self.listResults(request, context) }
+        router.get("/api/v1/simulations/:id/results/**") { request, context in try await self.downloadResult(request, context) }
+        router.get("/api/v1/simulations/:id/logs") { request, context in try await self.logs(request, context) }
+        return router
+    }
+
+    /// A Hummingbird application serving this API (with extra services, e.g. the dispatcher).
+    public func buildApplication(host: String, port: Int, services: [any Service] = [], logger: Logger)
+        -> some ApplicationProtocol {
+        Application(router: buildRouter(), configuration: .init(address: .hostname(host, port: port), serverName: "g4api"),
+                    services: services, logger: logger)
+    }
+
+    func health() async throws -> Response {
+        do {
+            try await store.ping()
+            return json(.ok) { w in w.beginObject(); w.field("status", "ok"); w.field("store", "ok"); w.endObject() }
+        } catch {
+            return json(.serviceUnavailable) { w in
+                w.beginObject(); w.field("status", "unavailable"); w.field("store", "\(error)"); w.endObject()
+            }
+        }
+    }
+
+    func json(_ status: HTTPResponse.Status, headers: HTTPFields = [:], _ write: (inout JSONWriter) -> Void) -> Response {
+        var w = JSONWriter(capacity: 4096)
+        write(&w)
+        var h = headers
+        h[.contentType] = "application/json"
+        return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: w.bytes)))
+    }
+}
