@@ -38,6 +38,45 @@ public struct JSONWriter: Sendable {
             bytes.append(contentsOf: String(v).utf8)
         }
     }
+    /// A timestamp (microseconds since 1970) as an ISO 8601 string, written
+    /// digit by digit (lists write hundreds of these per response).
+    public mutating func timestamp(_ us: Int64) {
+        separate()
+        var seconds = us / 1_000_000
+        var micro = us % 1_000_000
+        if micro < 0 { micro += 1_000_000; seconds -= 1 }
+        var days = seconds / 86_400
+        var rest = seconds % 86_400
+        if rest < 0 { rest += 86_400; days -= 1 }
+        // Civil date from days since 1970 (H. Hinnant's algorithm).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        func digits(_ v: Int64, _ n: Int) {
+            var d = [UInt8](repeating: 0x30, count: n)
+            var x = v
+            for i in stride(from: n - 1, through: 0, by: -1) { d[i] = UInt8(0x30 + x % 10); x /= 10 }
+            bytes.append(contentsOf: d)
+        }
+        bytes.append(UInt8(ascii: "\""))
+        digits(year, 4); bytes.append(UInt8(ascii: "-")); digits(month, 2); bytes.append(UInt8(ascii: "-")); digits(day, 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(rest / 3600, 2); bytes.append(UInt8(ascii: ":")); digits(rest / 60 % 60, 2); bytes.append(UInt8(ascii: ":"))
+        digits(rest % 60, 2); bytes.append(UInt8(ascii: ".")); digits(micro, 6)
+        bytes.append(contentsOf: [UInt8(ascii: "Z"), UInt8(ascii: "\"")])
+    }
+
+    public mutating func timestampField(_ k: String, _ us: Int64?) {
+        key(k)
+        if let us { timestamp(us) } else { null() }
+    }
+
     /// Already-encoded JSON (e.g. a stored parameters object).
     public mutating func raw(_ json: String) { separate(); bytes.append(contentsOf: json.utf8) }
 

@@ -128,11 +128,11 @@ public struct Job: Sendable, Equatable {
         w.field("exit_code", exitCode)
         w.field("error_message", errorMessage)
         w.field("attempts", attempts)
-        w.field("created_at", Clock.iso8601(createdAt))
-        w.field("updated_at", Clock.iso8601(updatedAt))
-        w.field("submitted_at", submittedAt.map(Clock.iso8601))
-        w.field("started_at", startedAt.map(Clock.iso8601))
-        w.field("completed_at", finishedAt.map(Clock.iso8601))
+        w.timestampField("created_at", createdAt)
+        w.timestampField("updated_at", updatedAt)
+        w.timestampField("submitted_at", submittedAt)
+        w.timestampField("started_at", startedAt)
+        w.timestampField("completed_at", finishedAt)
         w.endObject()
     }
 }

@@ -159,3 +159,12 @@ func refusal(_ body: String) -> ValidationError? {
         #expect(error?.message.isEmpty == false)
     }
 }
+
+@Suite struct TimestampTests {
+    @Test(arguments: [Int64(0), 1_764_398_352_123_456, 951_782_400_000_001, -1, 4_102_444_799_999_999])
+    func writerMatchesTheCalendar(_ us: Int64) {
+        var w = JSONWriter()
+        w.timestamp(us)
+        #expect(w.text == "\"" + Clock.iso8601(us) + "\"")
+    }
+}

@@ -1,0 +1,306 @@
+import AsyncHTTPClient
+import Foundation
+import Jobs
+import NIOCore
+import NIOHTTP1
+import ServiceTestSupport
+import Testing
+
+/// A real g4api process on 127.0.0.1, driven over HTTP.
+final class ServerProcess: @unchecked Sendable {
+    let directory: URL
+    let port: Int
+    let environment: [String: String]
+    var process: Process?
+
+    init(directory: URL, environment extra: [String: String]) {
+        self.directory = directory
+        port = PostgresTestServer.freePort()
+        var env = ProcessInfo.processInfo.environment
+        env["DATABASE_URL"] = "sqlite:///" + directory.appendingPathComponent("g4api.db").path  // absolute: four slashes
+        env["API_HOST"] = "127.0.0.1"
+        env["API_PORT"] = String(port)
+        env["RESULTS_DIR"] = directory.appendingPathComponent("results").path
+        env["LOG_LEVEL"] = "warning"
+        for (k, v) in extra { env[k] = v }
+        environment = env
+    }
+
+    func token(user: String, admin: Bool = false) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Products.g4api)
+        p.arguments = ["token", "create", "--user", user] + (admin ? ["--admin"] : [])
+        p.environment = environment
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        guard p.terminationStatus == 0, let last = lines.last, last.hasPrefix("g4_") else {
+            throw TestSetupError("token create failed: \(String(decoding: data, as: UTF8.self))")
+        }
+        return String(last)
+    }
+
+    func start(client: HTTPClient) async throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Products.g4api)
+        p.arguments = ["serve"]
+        p.environment = environment
+        let log = directory.appendingPathComponent("g4api.log")
+        if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        p.standardError = handle
+        p.standardOutput = handle
+        try p.run()
+        process = p
+        for _ in 0..<300 {
+            if let r = try? await request(client, .GET, "/health"), r.0 == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestSetupError("g4api did not come up: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+    }
+
+    /// Signals g4api and waits for it; its exit status.
+    @discardableResult
+    func kill(_ signal: Int32) -> Int32 {
+        guard let p = process else { return -1 }
+        Foundation.kill(p.processIdentifier, signal)
+        p.waitUntilExit()
+        process = nil
+        return p.terminationStatus
+    }
+
+    func request(_ client: HTTPClient, _ method: HTTPMethod, _ path: String, token: String? = nil, body: String? = nil,
+                 headers: [(String, String)] = []) async throws -> (Int, [UInt8], HTTPHeaders) {
+        var r = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        r.method = method
+        if let token { r.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        for (k, v) in headers { r.headers.add(name: k, value: v) }
+        if let body {
+            r.headers.add(name: "Content-Type", value: "application/json")
+            r.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await client.execute(r, timeout: .seconds(60))
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return (Int(response.status.code), Array(bytes.readableBytesView), response.headers)
+    }
+
+    func json(_ client: HTTPClient, _ path: String, token: String) async throws -> JSONValue {
+        let (status, bytes, _) = try await request(client, .GET, path, token: token)
+        guard status == 200 else { throw TestSetupError("GET \(path): \(status) \(String(decoding: bytes, as: UTF8.self))") }
+        return try JSONParser.parse(bytes)
+    }
+
+    deinit { if let p = process { Foundation.kill(p.processIdentifier, SIGKILL) } }
+}
+
+func text(_ v: JSONValue?) -> String? { if case .string(let s)? = v { return s }; return nil }
+func value(_ v: JSONValue?) -> Double? { if case .number(let s)? = v { return Double(s) }; return nil }
+
+@Suite(.serialized) struct ServerProcessTests {
+    /// SIGKILL while clients are POSTing: after a restart every acknowledged
+    /// job is stored, none twice, and each runs exactly once.
+    @Test func acknowledgedJobsSurviveSIGKILLAndRunOnce() async throws {
+        let dir = Products.scratch("durability")
+        let fake = try Products.fakeSolver(in: dir, seconds: 0.05)
+        let runsLog = dir.appendingPathComponent("runs.log").path
+        let server = ServerProcess(directory: dir, environment: ["G4SIM": fake, "RUNS_LOG": runsLog, "LOCAL_SLOTS": "16"])
+        let token = try server.token(user: "alice")
+        let client = HTTPClient.shared
+        try await server.start(client: client)
+
+        let acknowledged = Locked<[String: String]>([:])  // name → id
+        let clients = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for c in 0..<8 {
+                    group.addTask {
+                        for i in 0..<60 {
+                            let name = "c\(c)-\(i)"
+                            guard let (status, bytes, _) = try? await server.request(client, .POST, "/api/v1/jobs", token: token,
+                                                                                        body: #"{"name": "\#(name)"}"#) else { return }
+                            if status == 201, let id = text(try? JSONParser.parse(bytes)["id"]) {
+                                acknowledged.withLock { $0[name] = id }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Kill in the middle of the stream of POSTs.
+        while acknowledged.withLock({ $0.count }) < 100 { try await Task.sleep(for: .milliseconds(5)) }
+        server.kill(SIGKILL)
+        await clients.value
+        let acked = acknowledged.withLock { $0 }
+        #expect(acked.count >= 100)
+
+        try await server.start(client: client)
+        defer { server.kill(SIGTERM) }
+        // Wait until every stored job ran.
+        var jobs: [JSONValue] = []
+        let deadline = Date().addingTimeInterval(240)
+        while Date() < deadline {
+            jobs = []
+            var cursor: String?
+            repeat {
+                let page = try await server.json(client, "/api/v1/jobs?limit=500" + (cursor.map { "&cursor=\($0)" } ?? ""), token: token)
+                if case .array(let items)? = page["jobs"] { jobs += items }
+                cursor = text(page["next_cursor"])
+            } while cursor != nil
+            if jobs.allSatisfy({ text($0["phase"]) == "completed" }) { break }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        let stored = Dictionary(grouping: jobs, by: { text($0["name"]) ?? "" })
+        for (name, id) in acked {
+            #expect(stored[name]?.count == 1, "acknowledged \(name) stored \(stored[name]?.count ?? 0) times")
+            #expect(text(stored[name]?.first?["id"]) == id)
+        }
+        #expect(stored.values.allSatisfy { $0.count == 1 }, "a name stored twice")
+        #expect(jobs.allSatisfy { text($0["phase"]) == "completed" }, "not all jobs completed")
+        // Each job's solver ran exactly once.
+        let runs = (try? String(contentsOfFile: runsLog, encoding: .utf8)) ?? ""
+        let runCounts = Dictionary(grouping: runs.split(separator: "\n").map { String($0.split(separator: " ")[0]) }, by: { $0 }).mapValues(\.count)
+        for job in jobs {
+            let id = text(job["id"]) ?? ""
+            #expect(runCounts[id] == 1, "job \(id) ran \(runCounts[id] ?? 0) times")
+        }
+    }
+
+    /// The main job end to end: a tiny box through the API with the local
+    /// backend and the real g4sim; then a 2-rank run cancelled while running.
+    @Test func realSimulationThroughTheAPIAndCancel() async throws {
+        let dir = Products.scratch("e2e")
+        let server = ServerProcess(directory: dir, environment: ["G4SIM": Products.g4sim, "CANCEL_GRACE_SECONDS": "5"])
+        let token = try server.token(user: "alice")
+        let client = HTTPClient.shared
+        try await server.start(client: client)
+        defer { server.kill(SIGTERM) }
+
+        let body = #"{"name": "tiny e2e", "num_particles": 4096, "box_size": 50, "time_max": 0.1, "output_times": [0.05, 0.1], "parameters": {"PMGRID": 32}}"#
+        let (status, bytes, headers) = try await server.request(client, .POST, "/api/v1/jobs", token: token, body: body)
+        #expect(status == 201)
+        let id = try #require(text(try JSONParser.parse(bytes)["id"]))
+        #expect(headers["Location"].first == "/api/v1/jobs/\(id)")
+        var progress: [Double] = []
+        var phase = ""
+        let deadline = Date().addingTimeInterval(600)
+        while Date() < deadline {
+            let s = try await server.json(client, "/api/v1/simulations/\(id)/status", token: token)
+            phase = text(s["phase"]) ?? ""
+            if let p = value(s["progress"]), progress.last != p { progress.append(p) }
+            if JobState(rawValue: phase)?.isTerminal == true { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let job = try await server.json(client, "/api/v1/jobs/\(id)", token: token)
+        #expect(phase == "completed", "\(job)")
+        #expect(progress.last == 100)
+        #expect(progress == progress.sorted(), "progress went down: \(progress)")
+        #expect(progress.contains { $0 > 0 && $0 < 100 }, "no intermediate progress seen: \(progress)")
+        let logs = try await server.json(client, "/api/v1/simulations/\(id)/logs?tail=50", token: token)
+        guard case .array(let lines)? = logs["lines"] else { Issue.record("no log lines"); return }
+        #expect(lines.contains { text($0)?.contains("g4sim: done") == true })
+        let results = try await server.json(client, "/api/v1/simulations/\(id)/results", token: token)
+        guard case .array(let files)? = results["files"] else { Issue.record("no files"); return }
+        let names = files.compactMap { text($0["name"]) }
+        for expected in ["snapshot_000.hdf5", "snapshot_001.hdf5", "fof_tab_001.hdf5", "powerspecs/powerspec_001.txt", "progress.json"] {
+            #expect(names.contains(expected), "\(expected) not in \(names)")
+        }
+        let snap = try #require(files.first { text($0["name"]) == "snapshot_001.hdf5" })
+        let (dl, data, _) = try await server.request(client, .GET, "/api/v1/simulations/\(id)/results/snapshot_001.hdf5", token: token)
+        #expect(dl == 200 && data.count == Int(value(snap["size"]) ?? -1))
+        #expect(text(snap["sha256"]) == sha256Hex(data))
+        let (partial, head, rangeHeaders) = try await server.request(client, .GET, "/api/v1/simulations/\(id)/results/snapshot_001.hdf5",
+                                                                     token: token, headers: [("Range", "bytes=0-7")])
+        #expect(partial == 206 && head == Array(data.prefix(8)) && rangeHeaders["Content-Range"].first == "bytes 0-7/\(data.count)")
+
+        // Cancel a running 2-rank job: its processes stop, none left behind.
+        let long = #"{"name": "to cancel", "num_particles": 32768, "resources": {"ranks": 2}, "parameters": {"PMGRID": 64}}"#
+        let (s2, b2, _) = try await server.request(client, .POST, "/api/v1/jobs", token: token, body: long)
+        #expect(s2 == 201)
+        let cid = try #require(text(try JSONParser.parse(b2)["id"]))
+        while Date() < deadline {
+            let s = try await server.json(client, "/api/v1/simulations/\(cid)/status", token: token)
+            if text(s["phase"]) == "running", (value(s["progress"]) ?? 0) > 0 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let workdir = dir.appendingPathComponent("results/\(cid)").path
+        #expect(try PostgresTestServer.run("/bin/ps", ["-eo", "args"]).contains(workdir) || processesIn(workdir) > 0)
+        let (c1, _, _) = try await server.request(client, .DELETE, "/api/v1/jobs/\(cid)", token: token)
+        #expect(c1 == 202)
+        let (c2, _, _) = try await server.request(client, .DELETE, "/api/v1/jobs/\(cid)", token: token)
+        #expect(c2 == 202)
+        var cancelled = ""
+        while Date() < deadline {
+            cancelled = text(try await server.json(client, "/api/v1/jobs/\(cid)", token: token)["phase"]) ?? ""
+            if cancelled != "running" && cancelled != "submitted" { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(cancelled == "cancelled")
+        #expect(processesIn(workdir) == 0, "processes left in \(workdir)")
+        let (c3, b3, _) = try await server.request(client, .DELETE, "/api/v1/jobs/\(id)", token: token)
+        #expect(c3 == 409, "\(String(decoding: b3, as: UTF8.self))")
+    }
+}
+
+extension ServerProcessTests {
+    /// SIGTERM: g4api exits cleanly and leaves the running job running; the
+    /// next g4api re-attaches to it and records its end.
+    @Test func sigtermLeavesRunningJobsRunning() async throws {
+        let dir = Products.scratch("sigterm")
+        let fake = try Products.fakeSolver(in: dir, seconds: 4)
+        let server = ServerProcess(directory: dir, environment: ["G4SIM": fake])
+        let token = try server.token(user: "alice")
+        let client = HTTPClient.shared
+        try await server.start(client: client)
+        let (status, bytes, _) = try await server.request(client, .POST, "/api/v1/jobs", token: token, body: #"{"name": "survivor"}"#)
+        #expect(status == 201)
+        let id = try #require(text(try JSONParser.parse(bytes)["id"]))
+        let workdir = dir.appendingPathComponent("results/\(id)").path
+        for _ in 0..<100 where processesIn(workdir) == 0 { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(processesIn(workdir) > 0)
+        #expect(server.kill(SIGTERM) == 0)
+        #expect(processesIn(workdir) > 0, "the job's processes did not outlive g4api")
+        try await server.start(client: client)
+        defer { server.kill(SIGTERM) }
+        var phase = ""
+        for _ in 0..<300 {
+            phase = text(try await server.json(client, "/api/v1/jobs/\(id)", token: token)["phase"]) ?? ""
+            if phase == "completed" || phase == "failed" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(phase == "completed")
+        let log = try String(contentsOfFile: workdir + "/stdout.log", encoding: .utf8)
+        #expect(log.components(separatedBy: "fake g4sim done").count == 2)
+    }
+}
+
+/// Processes whose working directory is `path`.
+func processesIn(_ path: String) -> Int {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.filter { Int($0) != nil }.filter { pid in
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) == path
+    }.count
+}
+
+func sha256Hex(_ bytes: [UInt8]) -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+    let inPipe = Pipe(), outPipe = Pipe()
+    p.standardInput = inPipe
+    p.standardOutput = outPipe
+    try? p.run()
+    inPipe.fileHandleForWriting.write(Data(bytes))
+    try? inPipe.fileHandleForWriting.close()
+    let out = outPipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return String(String(decoding: out, as: UTF8.self).prefix(64))
+}
+
+final class Locked<T>: @unchecked Sendable {
+    private var value: T
+    private let lock = NSLock()
+    init(_ v: T) { value = v }
+    func withLock<R>(_ body: (inout T) -> R) -> R { lock.lock(); defer { lock.unlock() }; return body(&value) }
+}
