@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libfftw3-dev libfftw3-mpi-dev libsqlite3-dev)
+# The solver's MPI/HDF5/FFTW; g4api's SQLite; PostgreSQL 15 for the store tests
+# (the tests start their own throwaway server); wrk for scripts/bench-api.sh;
+# curl for the main job.
+packages=(pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libfftw3-dev libfftw3-mpi-dev libsqlite3-dev
+          postgresql postgresql-client wrk curl util-linux procps)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -21,8 +25,8 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 if [ "${1:-}" = "--with-test-python" ]; then
   venv=.build/test-venv
-  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import h5py, scipy, colossus" 2>/dev/null; then
-    echo "setup: creating $venv (h5py, numpy, scipy, colossus)"
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import h5py, scipy, colossus, openapi_spec_validator" 2>/dev/null; then
+    echo "setup: creating $venv (h5py, numpy, scipy, colossus, openapi-spec-validator)"
     mkdir -p .build
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q -r Tests/requirements.txt
