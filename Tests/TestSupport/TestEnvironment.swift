@@ -103,6 +103,24 @@ public enum ProcessRunner {
         try run("/usr/bin/mpirun", mpirunOptions(ranks: ranks) + [TestEnvironment.g4sim] + arguments, directory: directory)
     }
 
+    /// Starts g4sim under mpirun without waiting; output goes to `log` in `directory`.
+    public static func startMPI(ranks: Int, _ arguments: [String], directory: URL, log: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        process.arguments = mpirunOptions(ranks: ranks) + [TestEnvironment.g4sim] + arguments
+        process.currentDirectoryURL = directory
+        process.environment = ProcessInfo.processInfo.environment.filter { key, _ in
+            !(key.hasPrefix("OMPI_") || key.hasPrefix("PMIX_") || key.hasPrefix("OPAL_") || key.hasPrefix("ORTE_"))
+        }
+        let url = directory.appendingPathComponent(log)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: url)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
     public static func mpirunOptions(ranks: Int) -> [String] {
         var options = ["-np", String(ranks), "--oversubscribe", "--bind-to", "none"]
         if getuid() == 0 { options.append("--allow-run-as-root") }
