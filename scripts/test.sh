@@ -14,4 +14,4 @@ export G4SIM="$PWD/.build/release/g4sim"
 echo "== fast tests"
 swift test --skip-build --skip SolverValidationTests
 echo "== solver validation (full simulations)"
-swift test --skip-build --filter SolverValidationTests
+swift test --skip-build --no-parallel --filter SolverValidationTests
