@@ -74,7 +74,7 @@ import TestSupport
         #expect(verdict["identical"] as? Bool == true, "\(verdict)")
     }
 
-    /// Interrupted on 2 ranks, resumed on 3: the same physics, P(k) within 0.1 %.
+    /// Interrupted on 2 ranks, resumed on 3: the same physics, P(k) within `ReferenceRun.rankTolerance`.
     @Test func resumedOnThreeRanksAfterTwo() throws {
         let straight = try Self.uninterrupted()
         let dir = try Self.prepare("late-2to3", parameters: try Self.parameters())
@@ -85,7 +85,7 @@ import TestSupport
         let ours = try ReferenceRun.shells(dir.appendingPathComponent("output/snapshot_000.hdf5").path)
         let theirs = try ReferenceRun.shells(straight.snapshot(0))
         for (a, b) in zip(ours, theirs) where a.k <= ReferenceRun.kNyquist * 1.001 {
-            #expect(abs(a.power / b.power - 1) < 0.001, "k = \(a.k): \(a.power / b.power)")
+            #expect(abs(a.power / b.power - 1) < ReferenceRun.rankTolerance(a.k), "k = \(a.k): \(a.power / b.power)")
         }
     }
 
@@ -163,7 +163,9 @@ import TestSupport
             }
             usleep(200_000)
         }
-        kill(process.processIdentifier, SIGTERM)
+        // As Slurm's scancel does: every rank gets SIGTERM (mpirun itself, when
+        // it is signalled, reports its own status rather than the ranks').
+        ProcessRunner.signalChildren(of: process, SIGTERM)
         process.waitUntilExit()
         #expect(seen.count == 3, "progress.json never showed rising progress: \(seen)")
         #expect(process.terminationStatus == 75)
