@@ -114,7 +114,8 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["TestSupport", "g4sim"], exclude: ["fof_check.py"]),
         // Full simulations compared with GADGET-4 and analytic solutions (slow; run after the rest).
         .testTarget(name: "SolverValidationTests",
-                    dependencies: ["Simulation", "Analysis", "Snapshots", "Cosmology", "Parallel", "TestSupport", "g4sim"]),
+                    dependencies: ["Simulation", "Analysis", "Snapshots", "Cosmology", "Parallel", "TestSupport", "g4sim"],
+                    exclude: ["production_check.py"]),
         .target(name: "TestSupport", dependencies: ["Parallel"], path: "Tests/TestSupport"),
 
         // The service's tests: a throwaway PostgreSQL server, real SQLite files, real processes.

@@ -18,4 +18,4 @@ export G4SIM="$PWD/.build/release/g4sim"
 echo "== fast tests (solver units and MPI; g4api: Jobs, JobStore on SQLite + PostgreSQL, Scheduling, SubmissionAPI)"
 swift test --skip-build --skip SolverValidationTests
 echo "== solver validation (full simulations)"
-swift test --skip-build --filter SolverValidationTests
+swift test --skip-build --no-parallel --filter SolverValidationTests

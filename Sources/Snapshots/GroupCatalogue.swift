@@ -22,12 +22,28 @@ public struct GroupCatalogue: Sendable {
 
     public var count: Int { length.count }
 
-    /// Writes the catalogue (on the calling rank alone; it is small).
+    /// Writes the catalogue (on the calling rank alone; it is small), under
+    /// a temporary name renamed when complete, like snapshots.
     public func write(to path: String, time: Double, redshift: Double, boxSize: Double,
                       parameters: [Attribute], config: [Attribute]) throws {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        let file = try HDF5File.create(path, communicator: .selfOnly)
+        let temporary = path + ".incomplete"
+        let file = try HDF5File.create(temporary, communicator: .selfOnly)
+        do {
+            try write(into: file, time: time, redshift: redshift, boxSize: boxSize, parameters: parameters, config: config)
+        } catch {
+            file.abandon()
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw SnapshotFormatError("cannot write \(path) (disk full?): \(error)")
+        }
+        guard rename(temporary, path) == 0 else {
+            throw SnapshotFormatError("cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private func write(into file: HDF5File, time: Double, redshift: Double, boxSize: Double,
+                       parameters: [Attribute], config: [Attribute]) throws {
         let n = UInt64(count)
         let ids = UInt64(length.reduce(0) { $0 + Int($1) })
         try file.root.createGroup("Header").attributes.write([

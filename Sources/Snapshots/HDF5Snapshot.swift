@@ -90,7 +90,7 @@ public enum HDF5Snapshot {
                     throw SnapshotFormatError("cannot create \(finalPath): \(error)")
                 }
             }
-            try communicator.collectively { do {
+            do { try communicator.collectively { do {
                 try file.root.createGroup("Header").attributes.write(headerAttributes(header, particlesInFile: UInt64(fileRange.count)))
                 try file.root.createGroup("Parameters").attributes.write(header.parameters)
                 try file.root.createGroup("Config").attributes.write(header.config)
@@ -117,6 +117,9 @@ public enum HDF5Snapshot {
             } catch { throw SnapshotFormatError("cannot write \(finalPath) (disk full?): \(error)") } }
             try communicator.collectively {
                 do { try file.close() } catch { throw SnapshotFormatError("cannot write \(finalPath) (disk full?): \(error)") }
+            } } catch {
+                file.abandon()
+                throw error
             }
         }
     }

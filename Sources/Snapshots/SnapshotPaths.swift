@@ -42,6 +42,21 @@ public enum SnapshotPaths {
         return paths
     }
 
+    /// The output directory and snapshot number of a snapshot file named as
+    /// GADGET-4 names them (`dir/base_NNN.hdf5`, `dir/snapdir_NNN/base_NNN.K.hdf5`);
+    /// nil number if the name carries none.
+    public static func origin(of file: String) -> (directory: String, number: Int?) {
+        var directory = (file as NSString).deletingLastPathComponent
+        if (directory as NSString).lastPathComponent.hasPrefix("snapdir_") { directory = (directory as NSString).deletingLastPathComponent }
+        if directory.isEmpty { directory = "." }
+        let name = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        let stem = name.split(separator: ".").first.map(String.init) ?? name
+        guard let underscore = stem.lastIndex(of: "_"), let number = Int(stem[stem.index(after: underscore)...]) else {
+            return (directory, nil)
+        }
+        return (directory, number)
+    }
+
     /// GADGET-4's name for the power spectrum of output `number`.
     public static func powerSpectrum(directory: String, number: Int) -> String {
         "\(directory)/powerspecs/powerspec_\(threeDigits(number)).txt"

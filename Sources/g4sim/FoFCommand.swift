@@ -43,14 +43,7 @@ struct FoFCommand: ParsableCommand {
             let paths = try SnapshotPaths.input(snapshot, numFiles: HDF5Snapshot.numFiles)
             let (header, block) = try HDF5Snapshot.read(paths: paths, communicator: world)
             let coordinates = IntegerCoordinates(boxSize: header.boxSize)
-            let momentumFactor = pow(header.time, 1.5)
-            var particles = ParticleSet()
-            particles.reserve(block.count)
-            for i in 0..<block.count {
-                let x = SIMD3(block.positions[3 * i], block.positions[3 * i + 1], block.positions[3 * i + 2])
-                let u = SIMD3(block.velocities[3 * i], block.velocities[3 * i + 1], block.velocities[3 * i + 2])
-                particles.append(ParticleRecord(position: coordinates.integer(x), momentum: u * momentumFactor, id: block.ids[i]))
-            }
+            var particles = ParticleSet(block, coordinates: coordinates, scaleFactor: header.time)
             let domain = particles.redistribute(topNodeFactor: 3, communicator: world)
             let keys = particles.keys()
             let background = header.omega0.map { Background(omegaMatter: $0, omegaLambda: header.omegaLambda ?? 1 - $0) }
@@ -84,13 +77,7 @@ struct FoFCommand: ParsableCommand {
 
     /// `dir/fof_tab_NNN.hdf5` beside `dir/..._NNN.hdf5` (or outside `snapdir_NNN/`).
     static func defaultOutput(for firstFile: String) -> String {
-        var directory = (firstFile as NSString).deletingLastPathComponent
-        if (directory as NSString).lastPathComponent.hasPrefix("snapdir_") { directory = (directory as NSString).deletingLastPathComponent }
-        let name = ((firstFile as NSString).lastPathComponent as NSString).deletingPathExtension
-        let stem = name.split(separator: ".").first.map(String.init) ?? name
-        if let underscore = stem.lastIndex(of: "_"), let number = Int(stem[stem.index(after: underscore)...]) {
-            return GroupCatalogue.path(directory: directory.isEmpty ? "." : directory, number: number)
-        }
-        return firstFile + ".fof_tab.hdf5"
+        let (directory, number) = SnapshotPaths.origin(of: firstFile)
+        return number.map { GroupCatalogue.path(directory: directory, number: $0) } ?? firstFile + ".fof_tab.hdf5"
     }
 }

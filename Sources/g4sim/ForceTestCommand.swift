@@ -32,11 +32,7 @@ struct ForceTestCommand: ParsableCommand {
             let (header, block) = try HDF5Snapshot.read(paths: try SnapshotPaths.input(snapshot, numFiles: HDF5Snapshot.numFiles),
                                                         communicator: world)
             let coordinates = IntegerCoordinates(boxSize: header.boxSize)
-            var particles = ParticleSet()
-            for i in 0..<block.count {
-                let x = SIMD3(block.positions[3 * i], block.positions[3 * i + 1], block.positions[3 * i + 2])
-                particles.append(ParticleRecord(position: coordinates.integer(x), momentum: .zero, id: block.ids[i]))
-            }
+            var particles = ParticleSet(block, coordinates: coordinates, scaleFactor: header.time)
             let total = Int(header.totalParticles)
             let mesh = setup.meshSize(totalParticles: total)
             let gravity = GravitySolver(coordinates: coordinates, gravity: setup.gravitationalConstant,

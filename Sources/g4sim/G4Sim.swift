@@ -14,11 +14,23 @@ struct G4Sim: ParsableCommand {
 }
 
 /// Runs `body` with MPI started, and always finalises MPI afterwards (also
-/// when `body` throws), so that mpirun sees a clean exit.
+/// when `body` throws), so that mpirun sees a clean exit. An error is
+/// reported before MPI shuts down, so that it is on record whatever happens
+/// during the shutdown.
 func withMPI<T>(_ body: (Communicator) throws -> T) throws -> T {
     MPIRuntime.start()
-    defer { MPIRuntime.stop() }
-    return try body(.world)
+    do {
+        let result = try body(.world)
+        MPIRuntime.stop()
+        return result
+    } catch let code as ExitCode {
+        MPIRuntime.stop()
+        throw code
+    } catch {
+        printError("Error: \(error)")
+        MPIRuntime.stop()
+        throw ExitCode.failure
+    }
 }
 
 /// Prints on rank 0 only.

@@ -103,3 +103,18 @@ func writeAtomically(_ text: String, to path: String) throws {
     try text.write(toFile: temporary, atomically: false, encoding: .utf8)
     _ = rename(temporary, path)
 }
+
+extension ParticleSet {
+    /// Particles from a snapshot's data at scale factor a: integer positions
+    /// and the canonical momentum p = a² dx/dt = a^(3/2) u from GADGET's u = v/√a.
+    init(_ block: ParticleBlock, coordinates: IntegerCoordinates, scaleFactor a: Double) {
+        self.init()
+        reserve(block.count)
+        let momentumFactor = pow(a, 1.5)
+        for i in 0..<block.count {
+            let x = SIMD3(block.positions[3 * i], block.positions[3 * i + 1], block.positions[3 * i + 2])
+            let u = SIMD3(block.velocities[3 * i], block.velocities[3 * i + 1], block.velocities[3 * i + 2])
+            append(ParticleRecord(position: coordinates.integer(x), momentum: u * momentumFactor, id: block.ids[i]))
+        }
+    }
+}

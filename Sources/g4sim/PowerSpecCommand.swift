@@ -58,13 +58,7 @@ struct PowerSpecCommand: ParsableCommand {
 
     /// `dir/powerspecs/powerspec_NNN.txt` for a snapshot `dir/..._NNN.hdf5` (or in `snapdir_NNN/`).
     static func defaultOutput(for firstFile: String) -> String {
-        var directory = (firstFile as NSString).deletingLastPathComponent
-        if (directory as NSString).lastPathComponent.hasPrefix("snapdir_") { directory = (directory as NSString).deletingLastPathComponent }
-        let name = ((firstFile as NSString).lastPathComponent as NSString).deletingPathExtension
-        let stem = name.split(separator: ".").first.map(String.init) ?? name
-        if let underscore = stem.lastIndex(of: "_"), let number = Int(stem[stem.index(after: underscore)...]) {
-            return (directory.isEmpty ? "." : directory) + "/powerspecs/powerspec_" + String(format: "%03d", number) + ".txt"
-        }
-        return firstFile + ".powerspec.txt"
+        let (directory, number) = SnapshotPaths.origin(of: firstFile)
+        return number.map { SnapshotPaths.powerSpectrum(directory: directory, number: $0) } ?? firstFile + ".powerspec.txt"
     }
 }

@@ -44,7 +44,7 @@ enum SimulationRuns {
     }
 
     /// Each expensive run once per process.
-    private static let lock = NSLock()
+    private static let lock = NSRecursiveLock()  // a shared run may need another shared run
     nonisolated(unsafe) private static var cache: [String: Result<Run, Error>] = [:]
 
     static func shared(_ key: String, _ make: () throws -> Run) throws -> Run {

@@ -56,6 +56,18 @@ public struct ProcessResult: Sendable {
 }
 
 public enum ProcessRunner {
+    /// Starts `process` with no signals blocked. The test runner's threads
+    /// block SIGTERM, SIGUSR1 and others, and a child inherits the mask of
+    /// the thread that spawns it: mpirun would then never see (or forward)
+    /// the signals that the tests send to stop a run.
+    static func launch(_ process: Process) throws {
+        var none = sigset_t(), previous = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        try process.run()
+    }
+
     /// Runs `executable` with `arguments`, feeding `input` on stdin; waits for it.
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String], input: Data? = nil,
@@ -75,7 +87,7 @@ public enum ProcessRunner {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = inp
-        try process.run()
+        try launch(process)
         // Read both pipes concurrently so neither fills up and blocks the child.
         let errData = LockedData()
         let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
@@ -101,6 +113,31 @@ public enum ProcessRunner {
     /// Runs g4sim under `mpirun -np ranks` (as root where needed, oversubscribing 2 cores).
     public static func mpirun(ranks: Int, _ arguments: [String], directory: URL? = nil) throws -> ProcessResult {
         try run("/usr/bin/mpirun", mpirunOptions(ranks: ranks) + [TestEnvironment.g4sim] + arguments, directory: directory)
+    }
+
+    /// Sends `signal` to the direct children of `process` (the ranks under mpirun).
+    public static func signalChildren(of process: Process, _ signal: Int32) {
+        let pid = process.processIdentifier
+        let list = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        for child in list.split(separator: " ").compactMap({ pid_t($0) }) { kill(child, signal) }
+    }
+
+    /// Starts g4sim under mpirun without waiting; output goes to `log` in `directory`.
+    public static func startMPI(ranks: Int, _ arguments: [String], directory: URL, log: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        process.arguments = mpirunOptions(ranks: ranks) + [TestEnvironment.g4sim] + arguments
+        process.currentDirectoryURL = directory
+        process.environment = ProcessInfo.processInfo.environment.filter { key, _ in
+            !(key.hasPrefix("OMPI_") || key.hasPrefix("PMIX_") || key.hasPrefix("OPAL_") || key.hasPrefix("ORTE_"))
+        }
+        let url = directory.appendingPathComponent(log)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: url)
+        process.standardOutput = handle
+        process.standardError = handle
+        try launch(process)
+        return process
     }
 
     public static func mpirunOptions(ranks: Int) -> [String] {

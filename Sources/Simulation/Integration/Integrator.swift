@@ -47,17 +47,12 @@ public final class Integrator {
     /// Seconds spent in domain decomposition and in the force parts, summed over the run.
     public private(set) var timings = RunTimings()
 
-    public init(particles: ParticleSet, timeline: Timeline, background: Background, gravity: GravitySolver,
-                settings: IntegratorSettings, communicator: Communicator) {
-        self.particles = particles
-        self.timeline = timeline
-        self.factors = LeapfrogFactors(timeline: timeline, background: background)
-        self.gravity = gravity
-        self.settings = settings
-        self.communicator = communicator
-        totalParticles = communicator.allreduce(particles.count, .sum)
-        domain = Domain(leaves: [], rankStart: [])
-        decompose()
+    public convenience init(particles: ParticleSet, timeline: Timeline, background: Background, gravity: GravitySolver,
+                            settings: IntegratorSettings, communicator: Communicator) {
+        let fresh = IntegratorState(tick: 0, steps: 0, domainDecompositions: 0, relativeCriterionReady: false,
+                                    domain: Domain(leaves: [], rankStart: []), particles: particles)
+        self.init(restoring: fresh, keepDomain: false, timeline: timeline, background: background, gravity: gravity,
+                  settings: settings, communicator: communicator)
     }
 
     /// Continues from a saved state. With the same ranks as when it was

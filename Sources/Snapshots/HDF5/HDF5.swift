@@ -1,3 +1,4 @@
+import Glibc
 import CHDF5
 import CMPI
 import Parallel
@@ -130,10 +131,23 @@ public final class HDF5File {
     /// Flushes and closes. Collective; reports write errors (a full disk shows here).
     public func close() throws {
         guard !closed else { return }
-        closed = true
         let flushed = H5Fflush(handle.id, H5F_SCOPE_GLOBAL)
         let status = H5Fclose(handle.id)
+        // A failed close leaves the file open inside HDF5; `abandon()` can still close it.
+        if status >= 0 { closed = true }
         if flushed < 0 || status < 0 { throw HDF5Error("cannot write \(path)") }
+    }
+
+    /// Gives up on a file being written after a write error: empties it to
+    /// free the space its data took, so that HDF5 can write its last
+    /// metadata and really close it (a file left open after a failed close
+    /// crashes HDF5's shutdown in MPI_Finalize). The caller deletes it. Collective.
+    public func abandon() {
+        guard !closed else { return }
+        communicator.barrier()
+        if communicator.isRoot { _ = truncate(path, 0) }
+        communicator.barrier()
+        if H5Fclose(handle.id) >= 0 { closed = true }
     }
 
     deinit { if !closed { H5Fclose(handle.id) } }

@@ -115,15 +115,7 @@ final class SimulationRun {
             }
             particleMass = header.particleMass
             idBits = p.flag("IDS_32BIT") ? 32 : header.idBits
-            // Canonical momentum p = a² dx/dt from GADGET's u = v/√a: p = a^(3/2) u.
-            let momentumFactor = pow(timeline.beginScaleFactor, 1.5)
-            var particles = ParticleSet()
-            particles.reserve(block.count)
-            for i in 0..<block.count {
-                let x = SIMD3(block.positions[3 * i], block.positions[3 * i + 1], block.positions[3 * i + 2])
-                let u = SIMD3(block.velocities[3 * i], block.velocities[3 * i + 1], block.velocities[3 * i + 2])
-                particles.append(ParticleRecord(position: coordinates.integer(x), momentum: u * momentumFactor, id: block.ids[i]))
-            }
+            let particles = ParticleSet(block, coordinates: coordinates, scaleFactor: timeline.beginScaleFactor)
             total = Int(header.totalParticles)
             mesh = setup.meshSize(totalParticles: total)
             gravity = try Self.gravity(setup, coordinates: coordinates, particleMass: particleMass, mesh: mesh, communicator: communicator)
