@@ -15,7 +15,11 @@ import Glibc
 /// how runs that ended meanwhile finished. Before starting an attempt the
 /// backend creates `attempt-N.launch` exclusively: if the marker exists, the
 /// attempt was started already, and submit returns that run instead of
-/// starting a second one.
+/// starting a second one. A wrapper runs the solver only after claiming the
+/// attempt (`mkdir attempt-N.claim`, atomic): a g4api that finds a marker but
+/// no claim (it was killed between the two) claims the attempt itself and
+/// starts it, and a late wrapper of the killed g4api then finds the claim
+/// taken and exits without running. Every attempt runs exactly once.
 public final class LocalBackend: Backend, @unchecked Sendable {
     public struct Configuration: Sendable {
         public var resultsDirectory: URL
@@ -89,12 +93,19 @@ public final class LocalBackend: Backend, @unchecked Sendable {
         let fd = open(marker, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
         if fd < 0 {
             guard errno == EEXIST else { throw BackendError("cannot create \(marker): \(String(cString: strerror(errno)))") }
-            return try await alreadyLaunched(job, attempt: attempt, directory: directory)
+            return try await alreadyLaunched(job, attempt: attempt, directory: directory, resume: resume)
         }
         fsync(fd)
         close(fd)
         syncDirectory(directory.path)
 
+        return try launch(job, attempt: attempt, directory: directory, resume: resume, claimed: false)
+    }
+
+    /// Writes the inputs (fresh runs) and starts the wrapper; `claimed`: the
+    /// caller made the attempt's claim already.
+    private func launch(_ job: Job, attempt: Int, directory: URL, resume: Bool, claimed: Bool) throws -> Submission {
+        let fm = FileManager.default
         if !resume || !fm.fileExists(atPath: directory.appendingPathComponent("param.txt").path) {
             try writeDurably(job.parameterFile, to: directory.appendingPathComponent("param.txt"))
             try writeDurably(job.outputList, to: directory.appendingPathComponent("outputs.txt"))
@@ -109,7 +120,8 @@ public final class LocalBackend: Backend, @unchecked Sendable {
         if resume { command.append("--restart") }
         let script = """
             cd -- "$1" || exit 127
-            n=$2; shift 2
+            n=$2; claimed=$3; shift 3
+            if [ "$claimed" != 1 ]; then mkdir "attempt-$n.claim" 2>/dev/null || exit 0; fi
             echo $$ > ".attempt-$n.pid" && mv -f ".attempt-$n.pid" "attempt-$n.pid"
             echo "== g4api: attempt $n: $*" >> stdout.log
             "$@" </dev/null >>stdout.log 2>>stderr.log
@@ -117,7 +129,7 @@ public final class LocalBackend: Backend, @unchecked Sendable {
             echo $code > ".attempt-$n.exit" && mv -f ".attempt-$n.exit" "attempt-$n.exit"
             exit $code
             """
-        let pid = try ProcessControl.spawn(["/bin/sh", "-c", script, "g4job", directory.path, String(attempt)] + command,
+        let pid = try ProcessControl.spawn(["/bin/sh", "-c", script, "g4job", directory.path, String(attempt), claimed ? "1" : "0"] + command,
                                            environment: Self.childEnvironment())
         let start = ProcessControl.startTime(pid) ?? 0
         let record = RunRecord(pid: pid, start: start, attempt: attempt, ranks: job.resources.ranks)
@@ -127,7 +139,14 @@ public final class LocalBackend: Backend, @unchecked Sendable {
     }
 
     /// The attempt was launched by an earlier g4api: find its run from the pid file.
-    private func alreadyLaunched(_ job: Job, attempt: Int, directory: URL) async throws -> Submission {
+    private func alreadyLaunched(_ job: Job, attempt: Int, directory: URL, resume: Bool) async throws -> Submission {
+        // No wrapper claimed the attempt: the earlier g4api stopped before one ran. Claim and start it here.
+        let claim = directory.appendingPathComponent("attempt-\(attempt).claim").path
+        if mkdir(claim, 0o755) == 0 {
+            syncDirectory(directory.path)
+            logger.info("starting an attempt that an earlier g4api launched but never ran", metadata: ["job": "\(job.id)"])
+            return try launch(job, attempt: attempt, directory: directory, resume: resume, claimed: true)
+        }
         let pidFile = directory.appendingPathComponent("attempt-\(attempt).pid")
         // The wrapper writes its pid first thing; give a just-started one a moment.
         for _ in 0..<50 {
@@ -140,7 +159,7 @@ public final class LocalBackend: Backend, @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw BackendError("attempt \(attempt) was being started when g4api stopped, and did not start; not starting it twice")
+        throw BackendError("attempt \(attempt) was claimed by a run that recorded no pid; not starting it twice")
     }
 
     // MARK: Observe

@@ -158,7 +158,8 @@ func value(_ v: JSONValue?) -> Double? { if case .number(let s)? = v { return Do
             #expect(text(stored[name]?.first?["id"]) == id)
         }
         #expect(stored.values.allSatisfy { $0.count == 1 }, "a name stored twice")
-        #expect(jobs.allSatisfy { text($0["phase"]) == "completed" }, "not all jobs completed")
+        let unfinished = jobs.filter { text($0["phase"]) != "completed" }.map { "\(text($0["id"]) ?? "?") \(text($0["phase"]) ?? "?")" }
+        #expect(unfinished.isEmpty, "not all jobs completed: \(unfinished)")
         // Each job's solver ran exactly once.
         let runs = (try? String(contentsOfFile: runsLog, encoding: .utf8)) ?? ""
         let runCounts = Dictionary(grouping: runs.split(separator: "\n").map { String($0.split(separator: " ")[0]) }, by: { $0 }).mapValues(\.count)
