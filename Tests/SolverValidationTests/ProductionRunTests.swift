@@ -179,7 +179,7 @@ import TestSupport
         let straight = try Self.uninterrupted()
         let verdict = try python(["pynbody", straight.snapshot(0)])
         #expect(verdict["particles"] as? Int == 32768)
-        #expect(verdict["boxsize_ok"] as? Bool == true)
+        #expect(verdict["boxsize_ok"] as? Bool == true, "\(verdict)")
         let catalogue = try python(["readable-catalogue", straight.output.appendingPathComponent("fof_tab_000.hdf5").path])
         #expect((catalogue["groups"] as? Int ?? 0) > 50)
         let spectrum = try String(contentsOf: straight.output.appendingPathComponent("powerspecs/powerspec_000.txt"), encoding: .utf8)

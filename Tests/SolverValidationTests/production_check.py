@@ -37,7 +37,8 @@ def load_pynbody(path):
     import pynbody
     s = pynbody.load(path)
     box = float(s.properties["boxsize"].in_units("Mpc a h**-1", **s.conversion_context()))
-    return {"particles": len(s), "boxsize_ok": abs(box - 50.0) < 1e-6, "mass": float(s["mass"][0])}
+    # pynbody's Mpc is 3.085677581e24 cm, GADGET-4's 3.085678e24 cm: 1.4e-7 apart.
+    return {"particles": len(s), "boxsize": box, "boxsize_ok": abs(box / 50.0 - 1) < 1e-6, "mass": float(s["mass"][0])}
 
 
 def groups(snapshot, catalogue, gadget_catalogue):

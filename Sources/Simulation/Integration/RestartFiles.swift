@@ -83,8 +83,9 @@ public enum RestartFiles {
                 var loaded = try readSet(directory: directory, suffix: suffix, parameterDigest: parameterDigest, communicator: communicator)
                 loaded.usedBackup = !suffix.isEmpty
                 return loaded
-            } catch let failure as Failure {
-                problems.append((suffix.isEmpty ? "restart files: " : "backup restart files: ") + failure.description)
+            } catch {
+                // Failures found on one rank arrive as CollectiveError; keep every reason.
+                problems.append((suffix.isEmpty ? "restart files: " : "backup restart files: ") + String(describing: error))
             }
         }
         throw Failure(problems.joined(separator: "; "))

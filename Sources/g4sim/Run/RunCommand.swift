@@ -93,8 +93,8 @@ final class SimulationRun {
             do {
                 loaded = try RestartFiles.read(directory: setup.outputDirectory + "/restartfiles",
                                                parameterDigest: p.physicsDigest(), communicator: communicator)
-            } catch let failure as RestartFiles.Failure {
-                throw RunError("cannot resume: \(failure.description)")
+            } catch {
+                throw RunError("cannot resume: \(error)")
             }
             total = communicator.allreduce(loaded.state.particles.count, .sum)
             particleMass = loaded.counters.particleMass
