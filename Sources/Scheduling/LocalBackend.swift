@@ -140,15 +140,8 @@ public final class LocalBackend: Backend, @unchecked Sendable {
 
     /// The attempt was launched by an earlier g4api: find its run from the pid file.
     private func alreadyLaunched(_ job: Job, attempt: Int, directory: URL, resume: Bool) async throws -> Submission {
-        // No wrapper claimed the attempt: the earlier g4api stopped before one ran. Claim and start it here.
-        let claim = directory.appendingPathComponent("attempt-\(attempt).claim").path
-        if mkdir(claim, 0o755) == 0 {
-            syncDirectory(directory.path)
-            logger.info("starting an attempt that an earlier g4api launched but never ran", metadata: ["job": "\(job.id)"])
-            return try launch(job, attempt: attempt, directory: directory, resume: resume, claimed: true)
-        }
         let pidFile = directory.appendingPathComponent("attempt-\(attempt).pid")
-        // The wrapper writes its pid first thing; give a just-started one a moment.
+        // The wrapper claims the attempt and writes its pid first thing; give a just-started one a moment.
         for _ in 0..<50 {
             if let text = try? String(contentsOf: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
                 let start = ProcessControl.startTime(pid) ?? 0
@@ -159,7 +152,15 @@ public final class LocalBackend: Backend, @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw BackendError("attempt \(attempt) was claimed by a run that recorded no pid; not starting it twice")
+        // No wrapper ran: the earlier g4api stopped before starting one. Claim the
+        // attempt (a wrapper of its that starts even later then finds it taken) and start it.
+        let claim = directory.appendingPathComponent("attempt-\(attempt).claim").path
+        guard mkdir(claim, 0o755) == 0 else {
+            throw BackendError("attempt \(attempt) was claimed by a run that recorded no pid; not starting it twice")
+        }
+        syncDirectory(directory.path)
+        logger.info("starting an attempt that an earlier g4api launched but never ran", metadata: ["job": "\(job.id)"])
+        return try launch(job, attempt: attempt, directory: directory, resume: resume, claimed: true)
     }
 
     // MARK: Observe
