@@ -118,6 +118,18 @@ public struct JobPage: Sendable {
         self.total = total
         self.nextCursor = nextCursor
     }
+
+    /// A page from `limit + 1` fetched rows: the extra row only says that
+    /// another page follows, which starts after the page's last job.
+    init(fetched: [Job], limit: Int, total: Int) {
+        var jobs = fetched
+        var next: Cursor?
+        if jobs.count > limit {
+            jobs.removeLast()
+            next = jobs.last.map { Cursor(createdAt: $0.createdAt, id: $0.id) }
+        }
+        self.init(jobs: jobs, total: total, nextCursor: next)
+    }
 }
 
 /// The store could not do what was asked, for a reason a client caused.

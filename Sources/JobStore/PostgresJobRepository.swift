@@ -115,13 +115,7 @@ public final class PostgresJobRepository: JobRepository, @unchecked Sendable {
         let rows = try await client.query(PostgresQuery(
             unsafeSQL: "SELECT \(Schema.listColumns) FROM jobs \(pageFilter) ORDER BY created_at DESC, id DESC LIMIT \(l) OFFSET \(o)",
             binds: Self.binds(values))).collect()
-        var jobs = try rows.map(Self.decode)
-        var cursor: Cursor?
-        if jobs.count > query.limit {
-            jobs.removeLast()
-            cursor = jobs.last.map { Cursor(createdAt: $0.createdAt, id: $0.id) }
-        }
-        return JobPage(jobs: jobs, total: total, nextCursor: cursor)
+        return JobPage(fetched: try rows.map(Self.decode), limit: query.limit, total: total)
     }
 
     public func apply(_ transition: Transition, to id: String, changes: JobChanges) async throws -> Job? {

@@ -99,12 +99,7 @@ public final class SQLiteJobRepository: JobRepository, @unchecked Sendable {
             var jobs: [Job] = []
             jobs.reserveCapacity(query.limit + 1)
             while let row = try rows.next() { jobs.append(try Self.decode(row)) }
-            var next: Cursor?
-            if jobs.count > query.limit {
-                jobs.removeLast()
-                next = jobs.last.map { Cursor(createdAt: $0.createdAt, id: $0.id) }
-            }
-            return JobPage(jobs: jobs, total: total, nextCursor: next)
+            return JobPage(fetched: jobs, limit: query.limit, total: total)
         }
     }
 
