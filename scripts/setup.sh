@@ -25,10 +25,12 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 if [ "${1:-}" = "--with-test-python" ]; then
   venv=.build/test-venv
-  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import h5py, scipy, colossus, openapi_spec_validator" 2>/dev/null; then
-    echo "setup: creating $venv (h5py, numpy, scipy, colossus, openapi-spec-validator)"
+  # (Re)installed whenever Tests/requirements.txt differs from what the venv was made with.
+  if [ ! -x "$venv/bin/python" ] || ! cmp -s Tests/requirements.txt "$venv/requirements.txt"; then
+    echo "setup: installing Tests/requirements.txt into $venv (h5py, numpy, scipy, colossus, pynbody, openapi-spec-validator)"
     mkdir -p .build
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q -r Tests/requirements.txt
+    cp Tests/requirements.txt "$venv/requirements.txt"
   fi
 fi
