@@ -45,7 +45,7 @@ run() {  # label, wrk arguments...
   local label=$1; shift
   local out
   out=$(wrk -t2 -c64 -d"$duration" --latency "$@")
-  echo "$out" >"$work/$label.txt"
+  echo "$out" >"$work/$(tr -c 'A-Za-z0-9' '_' <<<"$label").txt"
   local rps
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   local p99
