@@ -64,7 +64,7 @@ public final class PostgresJobRepository: JobRepository, @unchecked Sendable {
             let now = Clock.microseconds()
             j.createdAt = now
             j.updatedAt = now
-            let placeholders = (1...30).map { "$\($0)" }.joined(separator: ", ")
+            let placeholders = (1...31).map { "$\($0)" }.joined(separator: ", ")
             let rows = try await connection.query(PostgresQuery(
                 unsafeSQL: "INSERT INTO jobs (\(Schema.insertColumns)) VALUES (\(placeholders)) ON CONFLICT DO NOTHING RETURNING id",
                 binds: Self.binds(Self.values(j))), logger: self.logger).collect()
@@ -218,7 +218,7 @@ public final class PostgresJobRepository: JobRepository, @unchecked Sendable {
             throw PostgresURLError(url: "job row with an unknown backend or state")
         }
         return Job(id: try s(0), owner: try s(1), name: try s(2), description: try s(3), simulatorType: try s(4),
-                   numParticles: try n(5), boxSize: try r[6].decode(Double.self), parametersJSON: try s(7),
+                   numParticles: try n(5), boxSize: try r[6].decode(Double.self), parametersJSON: try s(7), requestParametersJSON: try s(30),
                    parameterFile: try s(8), outputList: try s(9),
                    resources: Resources(ranks: try n(10), nodes: try n(11), wallClockLimit: try n(12), memoryMB: try n(13)),
                    backend: backend, state: state, progress: try r[16].decode(Double.self),
@@ -236,7 +236,7 @@ public final class PostgresJobRepository: JobRepository, @unchecked Sendable {
          .text(j.state.rawValue), .double(j.progress), .bool(j.cancelRequested), .text(j.schedulerJobID), .int(j.exitCode),
          .text(j.errorMessage), .text(j.backendData), .text(j.idempotencyKey), .text(j.requestHash), .int(j.attempts),
          .int(Int(j.createdAt)), .int(Int(j.updatedAt)), .int(j.submittedAt.map(Int.init)), .int(j.startedAt.map(Int.init)),
-         .int(j.finishedAt.map(Int.init))]
+         .int(j.finishedAt.map(Int.init)), .text(j.requestParametersJSON)]
     }
 
     static func binds(_ values: [PGValue]) -> PostgresBindings {

@@ -13,6 +13,8 @@ public struct Job: Sendable, Equatable {
     public var boxSize: Double
     /// The effective GADGET-4 parameters as a JSON object.
     public var parametersJSON: String
+    /// The request's `parameters` object (JSON).
+    public var requestParametersJSON: String
     /// The parameter file and output list the solver reads.
     public var parameterFile: String
     public var outputList: String
@@ -43,7 +45,7 @@ public struct Job: Sendable, Equatable {
                 requestHash: String? = nil, now: Int64 = Clock.microseconds()) {
         self.init(id: id, owner: owner, name: spec.name, description: spec.description, simulatorType: spec.simulatorType,
                   numParticles: spec.numParticles, boxSize: spec.boxSize, parametersJSON: spec.parametersJSON,
-                  parameterFile: spec.parameterFileText, outputList: spec.outputListText, resources: spec.resources,
+                  requestParametersJSON: spec.requestParametersJSON, parameterFile: spec.parameterFileText, outputList: spec.outputListText, resources: spec.resources,
                   backend: spec.backend == .auto ? .local : spec.backend, state: .queued, progress: 0,
                   cancelRequested: false, idempotencyKey: idempotencyKey, requestHash: requestHash, attempts: 0,
                   createdAt: now, updatedAt: now)
@@ -52,7 +54,7 @@ public struct Job: Sendable, Equatable {
     /// Every field as stored; only stores call this (they read back what a
     /// transition already checked).
     public init(id: String, owner: String, name: String, description: String, simulatorType: String, numParticles: Int,
-                boxSize: Double, parametersJSON: String, parameterFile: String, outputList: String, resources: Resources,
+                boxSize: Double, parametersJSON: String, requestParametersJSON: String, parameterFile: String, outputList: String, resources: Resources,
                 backend: BackendKind, state: JobState, progress: Double, cancelRequested: Bool,
                 schedulerJobID: String? = nil, exitCode: Int? = nil, errorMessage: String? = nil, backendData: String? = nil,
                 idempotencyKey: String? = nil, requestHash: String? = nil, attempts: Int, createdAt: Int64,
@@ -65,6 +67,7 @@ public struct Job: Sendable, Equatable {
         self.numParticles = numParticles
         self.boxSize = boxSize
         self.parametersJSON = parametersJSON
+        self.requestParametersJSON = requestParametersJSON
         self.parameterFile = parameterFile
         self.outputList = outputList
         self.resources = resources
@@ -101,8 +104,10 @@ public struct Job: Sendable, Equatable {
     }
 
     /// The job as the API shows it: the seed's fields (`status` with its five
-    /// values) plus `phase` (the finer state) and the rest.
-    public func writeJSON(to w: inout JSONWriter) {
+    /// values, `parameters` as requested) plus `phase` (the finer state) and
+    /// the rest; `detailed` adds `effective_parameters`, the complete set the
+    /// solver reads (left out of listings, where it would be 2 kB per job).
+    public func writeJSON(to w: inout JSONWriter, detailed: Bool = false) {
         w.beginObject()
         w.field("id", id)
         w.field("name", name)
@@ -113,7 +118,8 @@ public struct Job: Sendable, Equatable {
         w.field("simulator_type", simulatorType)
         w.field("num_particles", numParticles)
         w.field("box_size", boxSize)
-        w.key("parameters"); w.raw(parametersJSON)
+        w.key("parameters"); w.raw(requestParametersJSON)
+        if detailed { w.key("effective_parameters"); w.raw(parametersJSON) }
         w.key("resources")
         w.beginObject()
         w.field("ranks", resources.ranks)

@@ -59,6 +59,8 @@ public enum JobRequest {
         "InputSpectrum_UnitLength_in_cm": .real(3.085678e21),
         "NGENIC_2LPT": .integer(1), "FOF": .integer(1), "POWERSPEC_ON_OUTPUT": .integer(1),
     ]
+    static let standardSet = ParameterSet(file: "job", given: standardBox)
+
     /// The example's output list.
     public static let standardOutputTimes = [0.25, 0.5, 1.0]
 
@@ -100,6 +102,8 @@ public enum JobRequest {
 
         // Parameters: the standard box, then convenience fields, then explicit GADGET-4 names.
         var given: [String: ParameterValue] = [:]
+        var requested = JSONWriter(capacity: 256)
+        requested.beginObject()
         if let p = body["parameters"], p != .null {
             guard case .object(let params) = p else {
                 throw ValidationError(field: "parameters", message: "must be an object of GADGET-4 parameter names, got \(p.typeName)")
@@ -110,9 +114,17 @@ public enum JobRequest {
                     throw ValidationError(field: field, message: "unknown GADGET-4 parameter" + suggestion(key))
                 }
                 if let why = serviceControlled[key] { throw ValidationError(field: field, message: why) }
-                given[key] = try parameterValue(value, spec: spec, field: field)
+                let typed = try parameterValue(value, spec: spec, field: field)
+                given[key] = typed
+                requested.key(key)
+                switch typed {
+                case .integer(let i): requested.int(i)
+                case .real(let d): requested.double(d)
+                case .string(let s): requested.string(s)
+                }
             }
         }
+        requested.endObject()
         func convenience(_ field: String, parameter: String, _ value: ParameterValue) throws(ValidationError) {
             if let explicit = given[parameter], explicit != value, !sameNumber(explicit, value) {
                 throw ValidationError(field: field, message: "contradicts parameters.\(parameter) (\(explicit))")
@@ -172,12 +184,13 @@ public enum JobRequest {
         values["TimeLimitCPU"] = .real(Double(resources.wallClockLimit))
         values["MaxMemSize"] = .integer(resources.memoryMB)
 
-        // The same checks g4sim makes: ranges, consistency, missing parameters.
+        // The same checks g4sim makes (ranges and consistency; the standard box is
+        // complete, so nothing can be missing), applied to what differs from it.
         let parameters: ParameterSet
         do {
-            let base = ParameterSet(file: "job", given: standardBox)
-            parameters = try base.replacing(values)
-            _ = try ParameterFile.parse(parameters.usedValuesText(), file: "job")
+            var changes: [String: ParameterValue] = [:]
+            for (k, v) in values where standardBox[k] != v { changes[k] = v }
+            parameters = try standardSet.replacing(changes)
         } catch let error as ParameterFileError {
             let d = error.diagnostics[0]
             throw ValidationError(field: field(forParameter: d.name, given: given), message: d.message)
@@ -192,7 +205,7 @@ public enum JobRequest {
 
         let outputTimes = try outputTimesField(body["output_times"], parameters: parameters, limits: limits)
         return JobSpec(name: name, description: description, simulatorType: "gadget4", parameters: parameters,
-                       outputTimes: outputTimes, resources: resources, backend: backend)
+                       outputTimes: outputTimes, resources: resources, backend: backend, requestParametersJSON: requested.text)
     }
 
     // MARK: Fields

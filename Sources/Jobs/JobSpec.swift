@@ -35,6 +35,9 @@ public struct JobSpec: Sendable {
     public var outputTimes: [Double]
     public var resources: Resources
     public var backend: BackendKind
+    /// The `parameters` object as the request gave it (canonical JSON), shown
+    /// in listings; the full effective set is shown for a single job.
+    public var requestParametersJSON: String = "{}"
 
     public var numParticles: Int {
         let n = parameters.integer("NSample")

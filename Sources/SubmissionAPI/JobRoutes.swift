@@ -60,7 +60,7 @@ extension SubmissionService {
     }
 
     func jobResponse(_ job: Job, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        json(status, headers: headers) { w in job.writeJSON(to: &w) }
+        json(status, headers: headers) { w in job.writeJSON(to: &w, detailed: true) }
     }
 
     // MARK: GET /api/v1/jobs

@@ -330,7 +330,8 @@ public enum OpenAPIDocument {
                 simulator_type: {type: string}
                 num_particles: {type: integer}
                 box_size: {type: number}
-                parameters: {type: object, additionalProperties: {type: [number, string]}}
+                parameters: {type: object, description: 'The parameters object as submitted.', additionalProperties: {type: [number, string]}}
+                effective_parameters: {type: object, description: 'Every GADGET-4 parameter the solver reads (single-job responses only).', additionalProperties: {type: [number, string]}}
                 resources: {$ref: '#/components/schemas/Resources'}
                 backend: {type: string}
                 progress: {type: number, minimum: 0, maximum: 100}

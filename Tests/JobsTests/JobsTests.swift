@@ -168,3 +168,15 @@ func refusal(_ body: String) -> ValidationError? {
         #expect(w.text == "\"" + Clock.iso8601(us) + "\"")
     }
 }
+
+@Suite struct ParameterFileTextTests {
+    /// The parameter file written for a job parses back to the same values
+    /// (validation no longer re-parses it on every POST).
+    @Test func renderedParameterFileParsesBack() throws {
+        for body in [#"{"name": "a"}"#, #"{"name": "b", "num_particles": 4096, "parameters": {"FOF": 0, "Seed": 7}}"#] {
+            let spec = try JobRequest.validate(try parse(body))
+            let reparsed = try ParameterFile.parse(spec.parameterFileText)
+            #expect(reparsed.usedValuesText() == spec.parameters.usedValuesText())
+        }
+    }
+}
