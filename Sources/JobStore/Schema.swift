@@ -12,66 +12,52 @@ enum Schema {
         let postgres: [String]
     }
 
+    /// The column types that differ between the two SQL dialects.
+    struct Dialect {
+        let serialKey, integer, real, boolean, falseValue: String
+        static let sqlite = Dialect(serialKey: "INTEGER PRIMARY KEY AUTOINCREMENT", integer: "INTEGER", real: "REAL",
+                                    boolean: "INTEGER", falseValue: "0")
+        static let postgres = Dialect(serialKey: "BIGSERIAL PRIMARY KEY", integer: "BIGINT", real: "DOUBLE PRECISION",
+                                      boolean: "BOOLEAN", falseValue: "FALSE")
+    }
+
     static let migrations: [Migration] = [
-        Migration(
-            version: 1, name: "jobs and tokens",
-            sqlite: [
-                """
-                CREATE TABLE jobs (
-                  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                  id TEXT NOT NULL UNIQUE,
-                  owner TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL, simulator_type TEXT NOT NULL,
-                  num_particles INTEGER NOT NULL, box_size REAL NOT NULL,
-                  ranks INTEGER NOT NULL, nodes INTEGER NOT NULL, wall_clock_limit INTEGER NOT NULL, memory_mb INTEGER NOT NULL,
-                  backend TEXT NOT NULL, state TEXT NOT NULL, progress REAL NOT NULL DEFAULT 0,
-                  cancel_requested INTEGER NOT NULL DEFAULT 0,
-                  scheduler_job_id TEXT, exit_code INTEGER, error_message TEXT, backend_data TEXT,
-                  idempotency_key TEXT, request_hash TEXT, attempts INTEGER NOT NULL DEFAULT 0,
-                  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
-                  submitted_at INTEGER, started_at INTEGER, finished_at INTEGER,
-                  request_parameters TEXT NOT NULL,
-                  parameters TEXT NOT NULL, parameter_file TEXT NOT NULL, output_list TEXT NOT NULL
-                )
-                """,
-                "CREATE UNIQUE INDEX jobs_owner_idempotency ON jobs(owner, idempotency_key) WHERE idempotency_key IS NOT NULL",
-                "CREATE INDEX jobs_created ON jobs(created_at DESC, id DESC)",
-                "CREATE INDEX jobs_owner_created ON jobs(owner, created_at DESC, id DESC)",
-                "CREATE INDEX jobs_state_created ON jobs(state, created_at DESC, id DESC)",
-                """
-                CREATE TABLE api_tokens (
-                  token_hash TEXT PRIMARY KEY, user_name TEXT NOT NULL, is_admin INTEGER NOT NULL, created_at INTEGER NOT NULL
-                )
-                """,
-            ],
-            postgres: [
-                """
-                CREATE TABLE jobs (
-                  seq BIGSERIAL PRIMARY KEY,
-                  id TEXT NOT NULL UNIQUE,
-                  owner TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL, simulator_type TEXT NOT NULL,
-                  num_particles BIGINT NOT NULL, box_size DOUBLE PRECISION NOT NULL,
-                  ranks BIGINT NOT NULL, nodes BIGINT NOT NULL, wall_clock_limit BIGINT NOT NULL, memory_mb BIGINT NOT NULL,
-                  backend TEXT NOT NULL, state TEXT NOT NULL, progress DOUBLE PRECISION NOT NULL DEFAULT 0,
-                  cancel_requested BOOLEAN NOT NULL DEFAULT FALSE,
-                  scheduler_job_id TEXT, exit_code BIGINT, error_message TEXT, backend_data TEXT,
-                  idempotency_key TEXT, request_hash TEXT, attempts BIGINT NOT NULL DEFAULT 0,
-                  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
-                  submitted_at BIGINT, started_at BIGINT, finished_at BIGINT,
-                  request_parameters TEXT NOT NULL,
-                  parameters TEXT NOT NULL, parameter_file TEXT NOT NULL, output_list TEXT NOT NULL
-                )
-                """,
-                "CREATE UNIQUE INDEX jobs_owner_idempotency ON jobs(owner, idempotency_key) WHERE idempotency_key IS NOT NULL",
-                "CREATE INDEX jobs_created ON jobs(created_at DESC, id DESC)",
-                "CREATE INDEX jobs_owner_created ON jobs(owner, created_at DESC, id DESC)",
-                "CREATE INDEX jobs_state_created ON jobs(state, created_at DESC, id DESC)",
-                """
-                CREATE TABLE api_tokens (
-                  token_hash TEXT PRIMARY KEY, user_name TEXT NOT NULL, is_admin BOOLEAN NOT NULL, created_at BIGINT NOT NULL
-                )
-                """,
-            ]),
+        Migration(version: 1, name: "jobs and tokens", sqlite: jobsAndTokens(.sqlite), postgres: jobsAndTokens(.postgres)),
     ]
+
+    /// Migration 1. Large texts come last in a row, so that reading the small
+    /// columns does not walk overflow pages.
+    private static func jobsAndTokens(_ d: Dialect) -> [String] {
+        let (int, real) = (d.integer, d.real)
+        return [
+            """
+            CREATE TABLE jobs (
+              seq \(d.serialKey),
+              id TEXT NOT NULL UNIQUE,
+              owner TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL, simulator_type TEXT NOT NULL,
+              num_particles \(int) NOT NULL, box_size \(real) NOT NULL,
+              ranks \(int) NOT NULL, nodes \(int) NOT NULL, wall_clock_limit \(int) NOT NULL, memory_mb \(int) NOT NULL,
+              backend TEXT NOT NULL, state TEXT NOT NULL, progress \(real) NOT NULL DEFAULT 0,
+              cancel_requested \(d.boolean) NOT NULL DEFAULT \(d.falseValue),
+              scheduler_job_id TEXT, exit_code \(int), error_message TEXT, backend_data TEXT,
+              idempotency_key TEXT, request_hash TEXT, attempts \(int) NOT NULL DEFAULT 0,
+              created_at \(int) NOT NULL, updated_at \(int) NOT NULL,
+              submitted_at \(int), started_at \(int), finished_at \(int),
+              request_parameters TEXT NOT NULL,
+              parameters TEXT NOT NULL, parameter_file TEXT NOT NULL, output_list TEXT NOT NULL
+            )
+            """,
+            "CREATE UNIQUE INDEX jobs_owner_idempotency ON jobs(owner, idempotency_key) WHERE idempotency_key IS NOT NULL",
+            "CREATE INDEX jobs_created ON jobs(created_at DESC, id DESC)",
+            "CREATE INDEX jobs_owner_created ON jobs(owner, created_at DESC, id DESC)",
+            "CREATE INDEX jobs_state_created ON jobs(state, created_at DESC, id DESC)",
+            """
+            CREATE TABLE api_tokens (
+              token_hash TEXT PRIMARY KEY, user_name TEXT NOT NULL, is_admin \(d.boolean) NOT NULL, created_at \(int) NOT NULL
+            )
+            """,
+        ]
+    }
 
     /// Column order of every job SELECT; readers decode by position.
     static let columns = """
