@@ -28,18 +28,10 @@ public struct GroupCatalogue: Sendable {
                       parameters: [Attribute], config: [Attribute]) throws {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        let temporary = path + ".incomplete"
-        let file = try HDF5File.create(temporary, communicator: .selfOnly)
-        do {
+        let temporary = try HDF5File.writeIncomplete(path, communicator: .selfOnly) { file in
             try write(into: file, time: time, redshift: redshift, boxSize: boxSize, parameters: parameters, config: config)
-        } catch {
-            file.abandon()
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw SnapshotFormatError("cannot write \(path) (disk full?): \(error)")
         }
-        guard rename(temporary, path) == 0 else {
-            throw SnapshotFormatError("cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
-        }
+        try HDF5File.publish([temporary], communicator: .selfOnly)
     }
 
     private func write(into file: HDF5File, time: Double, redshift: Double, boxSize: Double,

@@ -56,71 +56,54 @@ public enum HDF5Snapshot {
         }
         communicator.barrier()
 
-        let temporary = paths.map { $0 + ".incomplete" }
+        var written: [String] = []
         do {
-            try write(block, header: header, paths: paths, temporaryPaths: temporary, offset: offset, total: total,
-                      units: units, doublePrecision: doublePrecision, communicator: communicator)
+            for (fileIndex, path) in paths.enumerated() {
+                let fileRange = SnapshotPaths.evenShare(total: total, rank: fileIndex, size: paths.count)
+                written.append(try HDF5File.writeIncomplete(path, communicator: communicator) { file in
+                    try writeFile(file, block, header: header, fileRange: fileRange, offset: offset, units: units,
+                                  doublePrecision: doublePrecision)
+                })
+            }
         } catch {
-            if communicator.isRoot { for t in temporary { try? FileManager.default.removeItem(atPath: t) } }
+            // Earlier files of the set are complete but useless alone.
+            if communicator.isRoot { for t in written { unlink(t) } }
             throw error
         }
-        try communicator.collectively {
-            guard communicator.isRoot else { return }
-            for (t, final) in zip(temporary, paths) where rename(t, final) != 0 {
-                throw SnapshotFormatError("cannot rename \(t) to \(final): \(String(cString: strerror(errno)))")
-            }
-        }
+        try HDF5File.publish(written, communicator: communicator)
     }
 
-    private static func write(_ block: ParticleBlock, header: SnapshotHeader, paths: [String], temporaryPaths: [String],
-                              offset: Int, total: Int, units: UnitSystem, doublePrecision: Bool,
-                              communicator: Communicator) throws {
-        let localCount = block.count
-        for (fileIndex, finalPath) in paths.enumerated() {
-            let path = temporaryPaths[fileIndex]
-            let fileRange = SnapshotPaths.evenShare(total: total, rank: fileIndex, size: paths.count)
-            // The part of this rank's particles [offset, offset + localCount) that falls in this file.
-            let lo = max(fileRange.lowerBound, offset)
-            let hi = max(lo, min(fileRange.upperBound, offset + localCount))
-            let startRow = lo - fileRange.lowerBound
-            let localRows = hi > lo ? (lo - offset)..<(hi - offset) : 0..<0
+    /// One file of a snapshot: the header, and this rank's rows of `fileRange`.
+    private static func writeFile(_ file: HDF5File, _ block: ParticleBlock, header: SnapshotHeader, fileRange: Range<Int>,
+                                  offset: Int, units: UnitSystem, doublePrecision: Bool) throws {
+        // The part of this rank's particles [offset, offset + count) that falls in this file.
+        let lo = max(fileRange.lowerBound, offset)
+        let hi = max(lo, min(fileRange.upperBound, offset + block.count))
+        let startRow = lo - fileRange.lowerBound
+        let localRows = hi > lo ? (lo - offset)..<(hi - offset) : 0..<0
 
-            let file = try communicator.collectively { () throws -> HDF5File in
-                do { return try HDF5File.create(path, communicator: communicator) } catch {
-                    throw SnapshotFormatError("cannot create \(finalPath): \(error)")
-                }
-            }
-            do { try communicator.collectively { do {
-                try file.root.createGroup("Header").attributes.write(headerAttributes(header, particlesInFile: UInt64(fileRange.count)))
-                try file.root.createGroup("Parameters").attributes.write(header.parameters)
-                try file.root.createGroup("Config").attributes.write(header.config)
-                let particles = try file.root.createGroup("PartType1")
-                let n = fileRange.count
-                let coordinates = doublePrecision
-                    ? try particles.createDataset("Coordinates", of: Double.self, shape: [n, 3])
-                    : try particles.createDataset("Coordinates", of: Float.self, shape: [n, 3])
-                try coordinates.attributes.write(scalingAttributes(coordinates: true, units: units))
-                try writeRows(coordinates, block.positions, rows: localRows, columns: 3, startRow: startRow, double: doublePrecision)
-                let velocities = doublePrecision
-                    ? try particles.createDataset("Velocities", of: Double.self, shape: [n, 3])
-                    : try particles.createDataset("Velocities", of: Float.self, shape: [n, 3])
-                try velocities.attributes.write(scalingAttributes(coordinates: false, units: units))
-                try writeRows(velocities, block.velocities, rows: localRows, columns: 3, startRow: startRow, double: doublePrecision)
-                let slice = Array(block.ids[localRows])
-                if header.idBits == 32 {
-                    let ids = try particles.createDataset("ParticleIDs", of: UInt32.self, shape: [n])
-                    try ids.write(slice.map { UInt32(truncatingIfNeeded: $0) }, startRow: startRow)
-                } else {
-                    let ids = try particles.createDataset("ParticleIDs", of: UInt64.self, shape: [n])
-                    try ids.write(slice, startRow: startRow)
-                }
-            } catch { throw SnapshotFormatError("cannot write \(finalPath) (disk full?): \(error)") } }
-            try communicator.collectively {
-                do { try file.close() } catch { throw SnapshotFormatError("cannot write \(finalPath) (disk full?): \(error)") }
-            } } catch {
-                file.abandon()
-                throw error
-            }
+        try file.root.createGroup("Header").attributes.write(headerAttributes(header, particlesInFile: UInt64(fileRange.count)))
+        try file.root.createGroup("Parameters").attributes.write(header.parameters)
+        try file.root.createGroup("Config").attributes.write(header.config)
+        let particles = try file.root.createGroup("PartType1")
+        let n = fileRange.count
+        let coordinates = doublePrecision
+            ? try particles.createDataset("Coordinates", of: Double.self, shape: [n, 3])
+            : try particles.createDataset("Coordinates", of: Float.self, shape: [n, 3])
+        try coordinates.attributes.write(scalingAttributes(coordinates: true, units: units))
+        try writeRows(coordinates, block.positions, rows: localRows, columns: 3, startRow: startRow, double: doublePrecision)
+        let velocities = doublePrecision
+            ? try particles.createDataset("Velocities", of: Double.self, shape: [n, 3])
+            : try particles.createDataset("Velocities", of: Float.self, shape: [n, 3])
+        try velocities.attributes.write(scalingAttributes(coordinates: false, units: units))
+        try writeRows(velocities, block.velocities, rows: localRows, columns: 3, startRow: startRow, double: doublePrecision)
+        let slice = Array(block.ids[localRows])
+        if header.idBits == 32 {
+            let ids = try particles.createDataset("ParticleIDs", of: UInt32.self, shape: [n])
+            try ids.write(slice.map { UInt32(truncatingIfNeeded: $0) }, startRow: startRow)
+        } else {
+            let ids = try particles.createDataset("ParticleIDs", of: UInt64.self, shape: [n])
+            try ids.write(slice, startRow: startRow)
         }
     }
 

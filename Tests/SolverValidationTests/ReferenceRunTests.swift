@@ -31,17 +31,16 @@ import TestSupport
     }
 
     /// Same initial conditions and parameters as GADGET-4, z = 0 spectra in
-    /// shells one fundamental wide:
-    /// - quasi-linear scales (Δ² < 1, k < 0.45 h/Mpc): within 1 % (the issue's tolerance);
-    /// - the rest below half the particle Nyquist wavenumber: within 2 %, not
-    ///   the issue's 1 %. Here (Δ² = 2–5, inside halos) g4sim lies 1.1–1.6 %
-    ///   above GADGET-4. g4sim's own result is converged (a run with 4× tighter
-    ///   ErrTolForceAcc, ErrTolIntAccuracy and MaxSizeTimestep moves it by
-    ///   < 0.2 %), its forces are unbiased against Ewald summation (forcetest,
-    ///   |bias| < 2e-4 at a = 1/64 … 1), and its large-scale displacement field
-    ///   matches GADGET-4's particle by particle to 2e-4 (test below), so the
-    ///   difference is GADGET-4's, from a discretisation not yet identified.
-    /// - up to the Nyquist wavenumber: within 3 % (the issue's tolerance).
+    /// shells one fundamental wide, held to the issue's tolerances: 1 % below
+    /// half the particle Nyquist wavenumber, 3 % up to it.
+    ///
+    /// Known shortfall (issue 3, open): for 0.45 < k ≤ k_Ny/2 g4sim lies
+    /// 1.1–1.6 % above GADGET-4, at the TreePM split scale k ≈ 1/r_s. g4sim's
+    /// own result is converged (4× tighter ErrTolForceAcc, ErrTolIntAccuracy
+    /// and MaxSizeTimestep move it < 0.2 %) and its large-scale displacements
+    /// match GADGET-4's (test below); the cause is not identified. Those bins
+    /// are recorded as a known issue rather than passed with a wider
+    /// tolerance, and must not get worse than 2 %.
     @Test func zeroRedshiftSpectrumMatchesGadget4() throws {
         let run = try SimulationRuns.reference(ranks: 2)
         let ours = try Self.shells(run.snapshot(2))
@@ -50,8 +49,15 @@ import TestSupport
         for (a, b) in zip(ours, theirs) where a.k <= Self.kNyquist * 1.001 {
             let ratio = a.power / b.power
             report.append(String(format: "k %.3f ratio %.4f", a.k, ratio))
-            let tolerance = a.k < 0.45 ? 0.01 : (a.k < Self.kNyquist / 2 ? 0.02 : 0.03)
-            #expect(abs(ratio - 1) < tolerance, "k = \(a.k): P_g4sim / P_GADGET-4 = \(ratio)")
+            let tolerance = a.k <= Self.kNyquist / 2 ? 0.01 : 0.03
+            if a.k > 0.45 && a.k <= Self.kNyquist / 2 {
+                withKnownIssue("issue 3: g4sim 1.1–1.6 % above GADGET-4 near the TreePM split scale", isIntermittent: true) {
+                    #expect(abs(ratio - 1) < tolerance, "k = \(a.k): P_g4sim / P_GADGET-4 = \(ratio)")
+                }
+                #expect(abs(ratio - 1) < 0.02, "k = \(a.k): worse than the known shortfall: \(ratio)")
+            } else {
+                #expect(abs(ratio - 1) < tolerance, "k = \(a.k): P_g4sim / P_GADGET-4 = \(ratio)")
+            }
         }
         print("z = 0 P(k), g4sim / GADGET-4:\n" + report.joined(separator: "\n"))
     }
@@ -86,17 +92,15 @@ import TestSupport
         #expect(correlation > 0.98)
     }
 
-    /// How far two runs of the same physics may differ at z = 0 in a shell at
-    /// `k`: 0.1 % up to half the particle Nyquist wavenumber, 0.3 % beyond.
-    /// Different rank counts lay out the FFT slabs and order the floating-point
-    /// sums differently, so forces differ at the 1e-16 level; over 2400 steps
-    /// the orbits inside haloes amplify that chaotically, which moves the
-    /// smallest, most nonlinear scales. Measured in CI: at most 0.17 % near
-    /// 0.75 k_Ny between 1, 2 and 3 ranks, below 0.1 % everywhere else.
-    static func rankTolerance(_ k: Double) -> Double { k <= kNyquist / 2 ? 0.001 : 0.003 }
-
     /// 1, 2 and 3 ranks: the same particles (every ID once) and the same
-    /// z = 0 spectrum (within `rankTolerance`).
+    /// z = 0 spectrum within the issue's 0.1 %.
+    ///
+    /// Known shortfall (issue 3, open): beyond half the particle Nyquist
+    /// wavenumber the runs differ by up to 0.17 % (k ≈ 1.5 h/Mpc). Different
+    /// rank counts lay out the FFT slabs and order floating-point sums
+    /// differently; over 2400 steps orbits inside haloes amplify that 1e-16
+    /// chaotically. Those bins are recorded as a known issue and must stay
+    /// below 0.3 %.
     @Test func resultsDoNotDependOnTheRankCount() throws {
         let runs = try [1, 2, 3].map { try SimulationRuns.reference(ranks: $0) }
         var spectra: [[(k: Double, power: Double, modes: Double)]] = []
@@ -108,8 +112,16 @@ import TestSupport
         }
         for other in spectra.dropFirst() {
             for (a, b) in zip(spectra[0], other) where a.k <= Self.kNyquist * 1.001 {
+                let deviation = abs(b.power / a.power - 1)
                 print(String(format: "ranks: k %.3f ratio %.5f", a.k, b.power / a.power))
-                #expect(abs(b.power / a.power - 1) < Self.rankTolerance(a.k), "k = \(a.k): \(b.power / a.power)")
+                if a.k > Self.kNyquist / 2 {
+                    withKnownIssue("issue 3: chaotic rank dependence at the smallest scales", isIntermittent: true) {
+                        #expect(deviation < 0.001, "k = \(a.k): \(b.power / a.power)")
+                    }
+                    #expect(deviation < 0.003, "k = \(a.k): worse than the known shortfall: \(b.power / a.power)")
+                } else {
+                    #expect(deviation < 0.001, "k = \(a.k): \(b.power / a.power)")
+                }
             }
         }
     }

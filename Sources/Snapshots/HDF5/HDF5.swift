@@ -153,6 +153,46 @@ public final class HDF5File {
     deinit { if !closed { H5Fclose(handle.id) } }
 }
 
+/// Output that never appears half-written under its real name.
+extension HDF5File {
+    /// Writes `path` under the temporary name `path.incomplete`: `fill` writes
+    /// the contents, then the file is closed. On any failure (a full disk) the
+    /// file is abandoned and deleted and the error names `path`. Returns the
+    /// temporary name, for `publish` once every file of a set is complete.
+    /// Collective over `communicator`.
+    public static func writeIncomplete(_ path: String, communicator: Communicator,
+                                       _ fill: (HDF5File) throws -> Void) throws -> String {
+        let temporary = path + ".incomplete"
+        let file = try communicator.collectively { () throws -> HDF5File in
+            do { return try create(temporary, communicator: communicator) } catch {
+                throw SnapshotFormatError("cannot create \(path): \(error)")
+            }
+        }
+        do {
+            try communicator.collectively { try fill(file) }
+            try communicator.collectively { try file.close() }
+        } catch {
+            file.abandon()
+            if communicator.isRoot { unlink(temporary) }
+            throw SnapshotFormatError("cannot write \(path) (disk full?): \(error)")
+        }
+        return temporary
+    }
+
+    /// Renames finished `.incomplete` files to their real names (rank 0). Collective.
+    public static func publish(_ temporaries: [String], communicator: Communicator) throws {
+        try communicator.collectively {
+            guard communicator.isRoot else { return }
+            for temporary in temporaries {
+                let path = String(temporary.dropLast(".incomplete".count))
+                guard rename(temporary, path) == 0 else {
+                    throw SnapshotFormatError("cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
+                }
+            }
+        }
+    }
+}
+
 /// A group: holds attributes, subgroups and datasets.
 public struct HDF5Group {
     let file: HDF5File
