@@ -11,6 +11,13 @@ enum SignalWatch {
     static func install() {
         signal(SIGUSR1) { number in stopSignal.store(Int(number), ordering: .relaxed) }
         signal(SIGTERM) { number in stopSignal.store(Int(number), ordering: .relaxed) }
+        // A launcher's blocked signals are inherited (a test runner's threads
+        // block both): unblocked here, or the request would never arrive.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGUSR1)
+        sigaddset(&stopSignals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
     }
 
     static var requested: Int { stopSignal.load(ordering: .relaxed) }
