@@ -116,7 +116,7 @@ public enum JobRequest {
                 if let why = serviceControlled[key] { throw ValidationError(field: field, message: why) }
                 let typed = try parameterValue(value, spec: spec, field: field)
                 given[key] = typed
-                requested.key(key)
+                requested.key(escaping: key)
                 switch typed {
                 case .integer(let i): requested.int(i)
                 case .real(let d): requested.double(d)

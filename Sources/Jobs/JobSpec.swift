@@ -58,10 +58,11 @@ public struct JobSpec: Sendable {
     public var parametersJSON: String {
         var w = JSONWriter(capacity: 2048)
         w.beginObject()
+        let generated = parameters.generatesInitialConditions
         for spec in ParameterTable.gadget4 {
-            guard let v = parameters.value(spec.name) else { continue }
-            if spec.requirement == .requiredForGeneratedICs && !parameters.generatesInitialConditions { continue }
-            w.key(spec.name)
+            guard let v = parameters.value(of: spec) else { continue }
+            if spec.requirement == .requiredForGeneratedICs && !generated { continue }
+            w.key(escaping: spec.name)
             switch v {
             case .integer(let i): w.int(i)
             case .real(let d): w.double(d)

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Jobs
 import NIOCore
+import NIOPosix
 import Scheduling
 
 /// SHA-256 of result files, remembered by (path, size, mtime): snapshots do
@@ -22,6 +23,12 @@ final class ResultFiles: @unchecked Sendable {
         lock.withLock { digests[path] = (size, modified, hex) }
         return hex
     }
+}
+
+/// Runs file-system work (hashing snapshots, reading logs) on NIO's blocking
+/// pool: request handlers run on the event loops, which must not wait on disks.
+func offloaded<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await NIOThreadPool.singleton.runIfActive(work)
 }
 
 extension SubmissionService {
@@ -66,9 +73,11 @@ extension SubmissionService {
     func listResults(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let job = try await visibleJob(context)
         let output = try directory(of: job).appendingPathComponent("output", isDirectory: true)
-        var files: [(String, Int, Double, String)] = []
-        let fm = FileManager.default
-        if let walker = fm.enumerator(atPath: output.path) {
+        let results = self.results
+        var files = try await offloaded { () -> [(String, Int, Double, String)] in
+            var files: [(String, Int, Double, String)] = []
+            let fm = FileManager.default
+            guard let walker = fm.enumerator(atPath: output.path) else { return files }
             while let relative = walker.nextObject() as? String {
                 if relative.hasPrefix("restartfiles") { walker.skipDescendants(); continue }
                 let name = (relative as NSString).lastPathComponent
@@ -81,6 +90,7 @@ extension SubmissionService {
                 guard let digest = results.sha256(path: path, size: size, modified: modified) else { continue }
                 files.append((relative, size, modified, digest))
             }
+            return files
         }
         files.sort { $0.0 < $1.0 }
         return json(.ok) { w in
@@ -194,7 +204,7 @@ extension SubmissionService {
             follow = f
         }
         let path = try directory(of: job).appendingPathComponent("\(stream).log").path
-        let (lines, end) = Self.tailLines(path: path, count: tail)
+        let (lines, end) = try await offloaded { [tail] in Self.tailLines(path: path, count: tail) }
         if !follow {
             return json(.ok) { w in
                 w.beginObject()
@@ -218,7 +228,7 @@ extension SubmissionService {
             var pending = Data()
             var idle = 0
             while true {
-                let (chunk, next) = Self.read(path: path, from: offset)
+                let (chunk, next) = try await offloaded { [offset] in Self.read(path: path, from: offset) }
                 offset = next
                 pending.append(chunk)
                 var out = ""
@@ -232,7 +242,7 @@ extension SubmissionService {
                     if idle % 4 == 0 {
                         guard let current = try await store.job(id: id, owner: nil) else { break }
                         if current.state.isTerminal {
-                            let (rest, _) = Self.read(path: path, from: offset)
+                            let (rest, _) = try await offloaded { [offset] in Self.read(path: path, from: offset) }
                             if rest.isEmpty {
                                 try await writer.write(ByteBuffer(string: "event: end\ndata: \(current.state.rawValue)\n\n"))
                                 break

@@ -26,7 +26,7 @@ struct JSONLogHandler: LogHandler {
         w.field("message", "\(event.message)")
         var all = metadata
         if let extra = event.metadata { all.merge(extra) { $1 } }
-        for (k, v) in all.sorted(by: { $0.key < $1.key }) { w.field(k, "\(v)") }
+        for (k, v) in all.sorted(by: { $0.key < $1.key }) { w.key(escaping: k); w.string("\(v)") }
         w.endObject()
         w.bytes.append(0x0A)
         let data = Data(w.bytes)
