@@ -27,7 +27,8 @@ public struct JSONWriter: Sendable {
         separate()
         bytes.append(UInt8(ascii: "\""))
         k.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
         hasMember = false
     }
 
@@ -82,7 +83,8 @@ public struct JSONWriter: Sendable {
         bytes.append(UInt8(ascii: "T"))
         digits(rest / 3600, 2); bytes.append(UInt8(ascii: ":")); digits(rest / 60 % 60, 2); bytes.append(UInt8(ascii: ":"))
         digits(rest % 60, 2); bytes.append(UInt8(ascii: ".")); digits(micro, 6)
-        bytes.append(contentsOf: [UInt8(ascii: "Z"), UInt8(ascii: "\"")])
+        bytes.append(UInt8(ascii: "Z"))
+        bytes.append(UInt8(ascii: "\""))
     }
 
     public mutating func timestampField(_ k: StaticString, _ us: Int64?) {

@@ -43,9 +43,10 @@ public struct Job: Sendable, Equatable {
     /// A new job in state `queued`.
     public init(id: String = UUID().uuidString.lowercased(), owner: String, spec: JobSpec, idempotencyKey: String? = nil,
                 requestHash: String? = nil, now: Int64 = Clock.microseconds()) {
+        let rendered = spec.renderedParameters
         self.init(id: id, owner: owner, name: spec.name, description: spec.description, simulatorType: spec.simulatorType,
-                  numParticles: spec.numParticles, boxSize: spec.boxSize, parametersJSON: spec.parametersJSON,
-                  requestParametersJSON: spec.requestParametersJSON, parameterFile: spec.parameterFileText, outputList: spec.outputListText, resources: spec.resources,
+                  numParticles: spec.numParticles, boxSize: spec.boxSize, parametersJSON: rendered.json,
+                  requestParametersJSON: spec.requestParametersJSON, parameterFile: rendered.file, outputList: spec.outputListText, resources: spec.resources,
                   backend: spec.backend == .auto ? .local : spec.backend, state: .queued, progress: 0,
                   cancelRequested: false, idempotencyKey: idempotencyKey, requestHash: requestHash, attempts: 0,
                   createdAt: now, updatedAt: now)

@@ -47,31 +47,26 @@ public struct JobSpec: Sendable {
 
     /// The parameter file the solver reads, in GADGET-4 syntax, from the one
     /// parameter table (the same text `g4sim params check` prints back).
-    public var parameterFileText: String {
-        "% GADGET-4 parameter file written by g4api for job '\(name)'\n" + parameters.usedValuesText()
+    public var parameterFileText: String { renderedParameters.file }
+
+    /// The parameter file and the effective parameters as a JSON object (names
+    /// in table order), from one walk over the table.
+    public var renderedParameters: (file: String, json: String) {
+        let values = parameters.effectiveValues()
+        let file = "% GADGET-4 parameter file written by g4api for job '\(name)'\n" + ParameterSet.usedValuesText(values)
+        var w = JSONWriter(capacity: 2048)
+        w.beginObject()
+        for v in values {
+            w.key(escaping: v.spec.name)
+            if case .string(let text) = v.value { w.string(text) } else { w.raw(v.text) }  // %d and %g text is JSON
+        }
+        w.endObject()
+        return (file, w.text)
     }
 
     /// The OutputListFilename file: one scale factor per line.
     public var outputListText: String { outputTimes.map { String($0) }.joined(separator: "\n") + "\n" }
 
-    /// The effective parameters as a JSON object (names in table order).
-    public var parametersJSON: String {
-        var w = JSONWriter(capacity: 2048)
-        w.beginObject()
-        let generated = parameters.generatesInitialConditions
-        for spec in ParameterTable.gadget4 {
-            guard let v = parameters.value(of: spec) else { continue }
-            if spec.requirement == .requiredForGeneratedICs && !generated { continue }
-            w.key(escaping: spec.name)
-            switch v {
-            case .integer(let i): w.int(i)
-            case .real(let d): w.double(d)
-            case .string(let s): w.string(s)
-            }
-        }
-        w.endObject()
-        return w.text
-    }
 }
 
 /// A refused input, naming the field (dotted path, e.g. `parameters.BoxSize`

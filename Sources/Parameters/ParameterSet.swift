@@ -148,17 +148,37 @@ public struct ParameterSet: Sendable {
 
     /// The effective values in GADGET-4's `parameters-usedvalues` layout:
     /// run-time parameters in table order, then the compile-time options.
-    public func usedValuesText() -> String {
-        // Bytes, not String appends: this runs for every job the service accepts.
-        var out: [UInt8] = []
-        out.reserveCapacity(4096)
+    public func usedValuesText() -> String { Self.usedValuesText(effectiveValues()) }
+
+    /// One effective value with its text as `usedValuesText` prints it.
+    public struct EffectiveValue: Sendable {
+        public let spec: ParameterSpec
+        public let value: ParameterValue
+        public let text: String
+    }
+
+    /// The values that apply to this run, in table order, each formatted once
+    /// (the service renders them twice per accepted job: file and JSON).
+    public func effectiveValues() -> [EffectiveValue] {
         let generated = generatesInitialConditions
+        var out: [EffectiveValue] = []
+        out.reserveCapacity(ParameterTable.gadget4.count)
         for spec in ParameterTable.gadget4 {
             guard let value = value(of: spec) else { continue }
             if spec.requirement == .requiredForGeneratedICs && !generated { continue }
-            out.append(contentsOf: spec.name.utf8)
-            out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: max(35 - spec.name.utf8.count, 1)))
-            out.append(contentsOf: value.description.utf8)
+            out.append(EffectiveValue(spec: spec, value: value, text: value.description))
+        }
+        return out
+    }
+
+    public static func usedValuesText(_ values: [EffectiveValue]) -> String {
+        // Bytes, not String appends: this runs for every job the service accepts.
+        var out: [UInt8] = []
+        out.reserveCapacity(4096)
+        for v in values {
+            out.append(contentsOf: v.spec.name.utf8)
+            out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: max(35 - v.spec.name.utf8.count, 1)))
+            out.append(contentsOf: v.text.utf8)
             out.append(UInt8(ascii: "\n"))
         }
         return String(decoding: out, as: UTF8.self)

@@ -108,7 +108,7 @@ extension SubmissionService {
         guard offset <= 100_000_000 else { throw APIError(.badRequest, field: "page", "is too far; use cursor paging") }
         let result = try await store.list(JobQuery(owner: principal.isAdmin ? nil : principal.user, states: states, backend: backend,
                                                    limit: limit, after: cursor, offset: offset))
-        return json(.ok) { w in
+        return json(.ok, capacity: 256 + 1536 * result.jobs.count) { w in
             w.beginObject()
             w.key("jobs")
             w.beginArray()

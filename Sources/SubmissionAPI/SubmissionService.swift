@@ -105,8 +105,9 @@ public struct SubmissionService: Sendable {
         }
     }
 
-    func json(_ status: HTTPResponse.Status, headers: HTTPFields = [:], _ write: (inout JSONWriter) -> Void) -> Response {
-        var w = JSONWriter(capacity: 4096)
+    func json(_ status: HTTPResponse.Status, headers: HTTPFields = [:], capacity: Int = 4096,
+              _ write: (inout JSONWriter) -> Void) -> Response {
+        var w = JSONWriter(capacity: capacity)
         write(&w)
         var h = headers
         h[.contentType] = "application/json"
