@@ -4,10 +4,9 @@
 /// database part alone).
 public struct JSONWriter: Sendable {
     public var bytes: [UInt8] = []
-    /// Whether the current container already has a member (so the next needs a comma);
-    /// the enclosing containers' flags wait on `outer`.
+    /// Whether the current container already has a member, so the next needs a
+    /// comma. A closed container is a member of its parent, so no stack is needed.
     private var hasMember = false
-    private var outer: [Bool] = []
 
     public init(capacity: Int = 1024) { bytes.reserveCapacity(capacity) }
 
@@ -16,10 +15,10 @@ public struct JSONWriter: Sendable {
         hasMember = true
     }
 
-    public mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); outer.append(true); hasMember = false }
-    public mutating func endObject() { hasMember = outer.removeLast(); bytes.append(UInt8(ascii: "}")) }
-    public mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); outer.append(true); hasMember = false }
-    public mutating func endArray() { hasMember = outer.removeLast(); bytes.append(UInt8(ascii: "]")) }
+    public mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); hasMember = false }
+    public mutating func endObject() { bytes.append(UInt8(ascii: "}")); hasMember = true }
+    public mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); hasMember = false }
+    public mutating func endArray() { bytes.append(UInt8(ascii: "]")); hasMember = true }
 
     /// Writes `"key":` for a literal key (the value follows with one of the value
     /// writers). Literal keys are plain ASCII and are copied without escaping.

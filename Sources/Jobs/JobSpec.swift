@@ -45,12 +45,9 @@ public struct JobSpec: Sendable {
     }
     public var boxSize: Double { parameters.real("BoxSize") }
 
-    /// The parameter file the solver reads, in GADGET-4 syntax, from the one
-    /// parameter table (the same text `g4sim params check` prints back).
-    public var parameterFileText: String { renderedParameters.file }
-
-    /// The parameter file and the effective parameters as a JSON object (names
-    /// in table order), from one walk over the table.
+    /// The parameter file the solver reads, in GADGET-4 syntax (the same text
+    /// `g4sim params check` prints back), and the effective parameters as a JSON
+    /// object (names in table order), from one walk over the parameter table.
     public var renderedParameters: (file: String, json: String) {
         let values = parameters.effectiveValues()
         let file = "% GADGET-4 parameter file written by g4api for job '\(name)'\n" + ParameterSet.usedValuesText(values)
@@ -66,7 +63,6 @@ public struct JobSpec: Sendable {
 
     /// The OutputListFilename file: one scale factor per line.
     public var outputListText: String { outputTimes.map { String($0) }.joined(separator: "\n") + "\n" }
-
 }
 
 /// A refused input, naming the field (dotted path, e.g. `parameters.BoxSize`

@@ -44,8 +44,7 @@ struct FoFCommand: ParsableCommand {
             let (header, block) = try HDF5Snapshot.read(paths: paths, communicator: world)
             let coordinates = IntegerCoordinates(boxSize: header.boxSize)
             var particles = ParticleSet(block, coordinates: coordinates, scaleFactor: header.time)
-            let domain = particles.redistribute(topNodeFactor: 3, communicator: world)
-            let keys = particles.keys()
+            let (domain, keys) = particles.redistribute(topNodeFactor: 3, communicator: world)
             let background = header.omega0.map { Background(omegaMatter: $0, omegaLambda: header.omegaLambda ?? 1 - $0) }
             let writer = OutputWriter(
                 directory: (paths[0] as NSString).deletingLastPathComponent, snapshotBase: "snapshot", filesPerSnapshot: 1,

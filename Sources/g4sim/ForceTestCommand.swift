@@ -19,8 +19,11 @@ struct ForceTestCommand: ParsableCommand {
     @Argument(help: "Snapshot whose particles are tested (GADGET-4 naming).")
     var snapshot: String
 
-    @Option(help: "Particles compared with Ewald summation.")
+    @Option(help: "Particles compared with Ewald summation (0: none).")
     var sample: Int = 2000
+
+    @Option(help: "Also write every particle's TreePM acceleration, by ID, to this file (to compare runs on different rank counts).")
+    var accelerations: String?
 
     @Option(help: "Opening criterion: relative (after a geometric first pass, as at the start of a run) or geometric.")
     var criterion: String = "relative"
@@ -38,8 +41,7 @@ struct ForceTestCommand: ParsableCommand {
             let gravity = GravitySolver(coordinates: coordinates, gravity: setup.gravitationalConstant,
                                         particleMass: header.particleMass, meshSize: mesh, asmth: parameters.real("ASMTH"),
                                         rcut: parameters.real("RCUT"), communicator: world)
-            let domain = particles.redistribute(topNodeFactor: parameters.real("TopNodeFactor"), communicator: world)
-            let keys = particles.keys()
+            let (domain, keys) = particles.redistribute(topNodeFactor: parameters.real("TopNodeFactor"), communicator: world)
             let a = header.time
             let h = 2.8 * min(parameters.real("SofteningComovingClass0"), parameters.real("SofteningMaxPhysClass0") / a)
             let all = Array(0..<particles.count)
@@ -52,6 +54,18 @@ struct ForceTestCommand: ParsableCommand {
                                                                                  thetaMax: parameters.real("ErrTolThetaMax")))
             }
             let treeTime = MPIRuntime.wallTime() - start
+            if let accelerations {
+                let ids = world.allgatherv(particles.id)
+                let values = world.allgatherv(particles.acceleration)
+                try world.collectively {
+                    guard world.isRoot else { return }
+                    let lines = ids.indices.sorted { ids[$0] < ids[$1] }.map { i in
+                        "\(ids[i]) \(values[i].x) \(values[i].y) \(values[i].z)"
+                    }
+                    try (lines.joined(separator: "\n") + "\n").write(toFile: accelerations, atomically: true, encoding: .utf8)
+                }
+            }
+            guard sample > 0 else { return }
             // A sample spread evenly over the IDs, wherever the particles live.
             let stride = max(1, total / sample)
             let chosen = all.filter { particles.id[$0] % UInt64(stride) == 0 }

@@ -97,7 +97,7 @@ func refusal(_ body: String) -> ValidationError? {
         #expect(spec.parameters.real("SofteningComovingClass0") == 0.01)
         #expect(spec.outputTimes == [0.25, 0.5, 1.0])
         // The file is what g4sim accepts.
-        let reparsed = try ParameterFile.parse(spec.parameterFileText)
+        let reparsed = try ParameterFile.parse(spec.renderedParameters.file)
         #expect(reparsed.integer("NSample") == 128 && reparsed.flag("NGENIC_2LPT"))
     }
 
@@ -175,7 +175,7 @@ func refusal(_ body: String) -> ValidationError? {
     @Test func renderedParameterFileParsesBack() throws {
         for body in [#"{"name": "a"}"#, #"{"name": "b", "num_particles": 4096, "parameters": {"FOF": 0, "Seed": 7}}"#] {
             let spec = try JobRequest.validate(try parse(body))
-            let reparsed = try ParameterFile.parse(spec.parameterFileText)
+            let reparsed = try ParameterFile.parse(spec.renderedParameters.file)
             #expect(reparsed.usedValuesText() == spec.parameters.usedValuesText())
         }
     }

@@ -87,13 +87,15 @@ import TestSupport
     ///
     /// Known shortfall (issue 3, open): beyond half the particle Nyquist
     /// wavenumber the runs differ by up to 0.3 % (1 vs 2 ranks) and 0.6 %
-    /// (1 vs 3) at k ≈ 1.9 h/Mpc. The forces do not depend on the rank count
-    /// (`g4sim forcetest` on 1, 2 and 3 ranks: the same percentiles to four
-    /// digits); rank counts only order floating-point sums differently and
-    /// the orbits in haloes (softening 1/39 of the mean spacing) amplify that
-    /// chaotically: moving one particle of the ICs by one float32 ulp on the
-    /// same 2 ranks changes these bins by up to 0.2 %. They are recorded as a
-    /// known issue and must stay below 1 %.
+    /// (1 vs 3) at k ≈ 1.9 h/Mpc. The forces agree to 1e-5 on any rank count
+    /// (`forcesDoNotDependOnTheRankCount`); the orbits in haloes (softening
+    /// 1/39 of the mean spacing) amplify those last digits chaotically:
+    /// moving one particle of the ICs by one float32 ulp on the same 2 ranks
+    /// changes these bins by up to 0.2 %. They are recorded as a known issue.
+    /// The bound against gross breakage there, 1 %, was 0.3 % until the
+    /// random mesh offsets raised the measured spread to 0.6 %: it was
+    /// loosened after the fact, which is why the force test above carries
+    /// the rank-independence claim.
     @Test func resultsDoNotDependOnTheRankCount() throws {
         let runs = try [1, 2, 3].map { try SimulationRuns.reference(ranks: $0) }
         var spectra: [[(k: Double, power: Double, modes: Double)]] = []
@@ -135,6 +137,46 @@ import TestSupport
         #expect(abs(Double(groups) / 77 - 1) <= 0.1, "\(groups) groups, GADGET-4 found 77")
         #expect(verdict["members_exact"] as? Bool == true)
         #expect((verdict["within_poisson"] as? [Bool])?.allSatisfy { $0 } == true, "\(verdict)")
+    }
+
+    /// The forces themselves do not depend on the rank count: TreePM
+    /// accelerations of every particle of GADGET-4's z = 0 snapshot on 2 and
+    /// 3 ranks against 1 rank. Measured: most are bit-identical, the 99th
+    /// percentile differs by 3e-6 and the largest by 4e-5 (nodes cut by the
+    /// edge of a rank's ghost region, FFT sums in another order). A rank-
+    /// dependent error (a missing ghost, a slab plane lost) would move the
+    /// affected particles by at least the force error itself, 5e-4 (median,
+    /// test below); the bounds 1e-5 (99th percentile) and 1e-4 (largest) sit
+    /// between the two.
+    @Test func forcesDoNotDependOnTheRankCount() throws {
+        let directory = TestEnvironment.temporaryDirectory("forces-ranks")
+        func accelerations(ranks: Int) throws -> [UInt64: SIMD3<Double>] {
+            let file = directory.appendingPathComponent("acc\(ranks).txt").path
+            // In the reference folder (read only), whose param.txt names files relative to it.
+            let result = try ProcessRunner.mpirun(ranks: ranks, ["forcetest", "param.txt", Self.gadgetSnapshot, "--sample", "0",
+                                                                 "--accelerations", file], directory: SimulationRuns.n32)
+            try #require(result.succeeded, "\(result.combined)")
+            var out: [UInt64: SIMD3<Double>] = [:]
+            for line in try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n") {
+                let f = line.split(separator: " ")
+                out[UInt64(f[0])!] = SIMD3(Double(f[1])!, Double(f[2])!, Double(f[3])!)
+            }
+            return out
+        }
+        let one = try accelerations(ranks: 1)
+        #expect(one.count == 32768)
+        for ranks in [2, 3] {
+            let other = try accelerations(ranks: ranks)
+            #expect(Set(other.keys) == Set(one.keys))
+            let differences = one.map { id, a -> Double in
+                let d = (other[id] ?? .zero) - a
+                return ((d * d).sum() / (a * a).sum()).squareRoot()
+            }.sorted()
+            let p99 = differences[Int(0.99 * Double(differences.count - 1))], largest = differences.last!
+            print(String(format: "forces, %d ranks vs 1: 99%% %.2e, largest %.2e", ranks, p99, largest))
+            #expect(p99 < 1e-5)
+            #expect(largest < 1e-4)
+        }
     }
 
     /// TreePM against direct Ewald summation on a clustered set (g4sim's own

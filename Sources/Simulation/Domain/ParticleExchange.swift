@@ -16,8 +16,9 @@ extension ParticleSet {
 
     /// Makes a new domain decomposition balanced by the measured cost per
     /// unit time (cost / step size) and by particle count, sends every
-    /// particle to its new owner and sorts by key. Collective.
-    public mutating func redistribute(topNodeFactor: Double, communicator: Communicator) -> Domain {
+    /// particle to its new owner and sorts by key; returns the domain and the
+    /// sorted keys. Collective.
+    public mutating func redistribute(topNodeFactor: Double, communicator: Communicator) -> (domain: Domain, keys: [UInt64]) {
         var keys = sortByKey()
         let load = indices.map { Double(cost[$0]) / Double(Int64(1) << Int64(timeBin[$0])) }
         let domain = Domain.decompose(sortedKeys: keys, load: load, topNodeFactor: topNodeFactor, communicator: communicator)
@@ -33,8 +34,12 @@ extension ParticleSet {
             self = ParticleSet(records: communicator.alltoallv(records, sendCounts: counts))
             keys = sortByKey()
         }
-        _ = keys
-        return domain
+        return (domain, keys)
+    }
+
+    /// Moves every particle by `offset` (wrapping, exact).
+    public mutating func translate(by offset: IntegerPosition) {
+        for i in position.indices { position[i] &+= offset }
     }
 
     var indices: Range<Int> { 0..<count }

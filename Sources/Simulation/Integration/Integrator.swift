@@ -82,14 +82,14 @@ public final class Integrator {
         relativeCriterionReady = state.relativeCriterionReady
         domain = state.domain
         shift = Self.shift(afterDecomposition: domainDecompositions)
-        for i in 0..<particles.count { particles.position[i] &+= shift }
+        particles.translate(by: shift)
         if keepDomain {
             keys = particles.keys()
         } else if domainDecompositions == 0 {
             decompose()
         } else {
-            // Same ranks' worth of work, another rank count: rebalance without
-            // moving on in the sequence of offsets, so the run continues as it would have.
+            // Resumed on another rank count: rebalance under the offset in force,
+            // so the sequence of offsets goes on as in an uninterrupted run.
             redistribute()
         }
     }
@@ -112,7 +112,7 @@ public final class Integrator {
     /// Everything needed to continue the run later (see `init(restoring:)`).
     public var state: IntegratorState {
         var unshifted = particles
-        for i in 0..<unshifted.count { unshifted.position[i] &-= shift }
+        unshifted.translate(by: 0 &- shift)
         return IntegratorState(tick: tick, steps: steps, domainDecompositions: domainDecompositions,
                                relativeCriterionReady: relativeCriterionReady, domain: domain, particles: unshifted)
     }
@@ -129,16 +129,14 @@ public final class Integrator {
     private func decompose() {
         domainDecompositions += 1
         let next = Self.shift(afterDecomposition: domainDecompositions)
-        let change = next &- shift
-        for i in 0..<particles.count { particles.position[i] &+= change }
+        particles.translate(by: next &- shift)
         shift = next
         redistribute()
     }
 
     private func redistribute() {
         let start = MPIRuntime.wallTime()
-        domain = particles.redistribute(topNodeFactor: settings.topNodeFactor, communicator: communicator)
-        keys = particles.keys()
+        (domain, keys) = particles.redistribute(topNodeFactor: settings.topNodeFactor, communicator: communicator)
         timings.domain += MPIRuntime.wallTime() - start
     }
 
@@ -261,9 +259,9 @@ public final class Integrator {
     public func outputState() -> (particles: ParticleSet, keys: [UInt64], domain: Domain) {
         var copy = particles
         copy.momentum = synchronizedMomenta()
-        for i in 0..<copy.count { copy.position[i] &-= shift }
-        let outputDomain = copy.redistribute(topNodeFactor: settings.topNodeFactor, communicator: communicator)
-        return (copy, copy.keys(), outputDomain)
+        copy.translate(by: 0 &- shift)
+        let (outputDomain, keys) = copy.redistribute(topNodeFactor: settings.topNodeFactor, communicator: communicator)
+        return (copy, keys, outputDomain)
     }
 
     /// The distribution of particles over time bins (global), for progress reports.
