@@ -40,10 +40,9 @@ public struct PowerSpectrum: Sendable {
         var blocks: [[PowerSpectrumBin]] = []
         var fold: UInt32 = 1
         for _ in 0..<3 {
-            fft.clear()
             // Folding is exact on integer positions: multiplying wraps modulo the box.
             let points = positions.map { CloudInCell.cellUnits($0 &* fold, meshSize: meshSize) }
-            CloudInCell.depositAll(points, weight: particleMass, into: fft)
+            CloudInCell.assignAll(points, weight: particleMass, into: fft)
             fft.forward()
             blocks.append(bins(fft: fft, fold: Double(fold), boxSize: boxSize, totalMass: totalMass,
                                particleCount: count, communicator: communicator))

@@ -92,6 +92,9 @@ struct ForceTestCommand: ParsableCommand {
                 emit(String(format: "forcetest: mean (a · a_Ewald) / |a_Ewald|² − 1 = %+.2e (systematic bias)", bias))
                 emit(String(format: "forcetest: %.1f interactions per particle, TreePM %.2f s for %d particles",
                              Double(totalInteractions) / Double(total), treeTime, total))
+                let t = gravity.timings
+                emit(String(format: "forcetest: last computation on rank 0: mesh %.3f s, ghosts %.3f s, tree build %.3f s, walk %.3f s",
+                             t.mesh, t.ghosts, t.treeBuild, t.treeWalk))
             }
         }
     }

@@ -33,8 +33,9 @@ import TestSupport
     /// Same initial conditions and parameters as GADGET-4, z = 0 spectra in
     /// shells one fundamental wide, held to the issue's tolerances: 1 % below
     /// half the particle Nyquist wavenumber, 3 % up to it. (The two codes'
-    /// halos differ chaotically in detail; rank counts move our spectrum by
-    /// < 0.2 %, so 1 % leaves room for that and catches any systematic
+    /// halos differ chaotically in detail: one float32 ulp in one particle
+    /// of the ICs moves our smallest scales by 0.2 %, so 1 % leaves room for
+    /// that and catches any systematic
     /// force or integration error of the size the split scale once showed:
     /// +1.5 % at k ≈ 0.6 before the random mesh offsets of GADGET-4's
     /// RANDOMIZE_DOMAINCENTER were adopted; 0.5 % since.)
@@ -83,40 +84,36 @@ import TestSupport
     }
 
     /// 1, 2 and 3 ranks: the same particles (every ID once) and the same
-    /// z = 0 spectrum within the issue's 0.1 %.
-    ///
-    /// Known shortfall (issue 3, open): beyond half the particle Nyquist
-    /// wavenumber the runs differ by up to 0.3 % (1 vs 2 ranks) and 0.6 %
-    /// (1 vs 3) at k ≈ 1.9 h/Mpc. The forces agree to 1e-5 on any rank count
-    /// (`forcesDoNotDependOnTheRankCount`); the orbits in haloes (softening
-    /// 1/39 of the mean spacing) amplify those last digits chaotically:
-    /// moving one particle of the ICs by one float32 ulp on the same 2 ranks
-    /// changes these bins by up to 0.2 %. They are recorded as a known issue.
-    /// The bound against gross breakage there, 1 %, was 0.3 % until the
-    /// random mesh offsets raised the measured spread to 0.6 %: it was
-    /// loosened after the fact, which is why the force test above carries
-    /// the rank-independence claim.
+    /// z = 0 spectrum within the issue's 0.1 %. The solver's arithmetic does
+    /// not depend on the rank count (FFTs composed of per-plane transforms,
+    /// integer mass assignment, tree walks that see the same nodes on every
+    /// rank), so the runs are in fact identical: every particle ends at the
+    /// same position, bit for bit, and that is what is held here. Anything
+    /// less would grow chaotically in the haloes: one float32 ulp moved in
+    /// one particle of the ICs once changed the smallest scales by 0.2 %.
     @Test func resultsDoNotDependOnTheRankCount() throws {
         let runs = try [1, 2, 3].map { try SimulationRuns.reference(ranks: $0) }
         var spectra: [[(k: Double, power: Double, modes: Double)]] = []
+        var positions: [[UInt64: SIMD3<Double>]] = []
         for run in runs {
             let (header, block) = try SimulationRuns.read(run.snapshot(2))
             #expect(header.totalParticles == 32768)
             #expect(Set(block.ids) == Set(1...UInt64(32768)), "IDs lost or duplicated")
+            var byID: [UInt64: SIMD3<Double>] = [:]
+            for (i, id) in block.ids.enumerated() {
+                byID[id] = SIMD3(block.positions[3 * i], block.positions[3 * i + 1], block.positions[3 * i + 2])
+            }
+            positions.append(byID)
             spectra.append(try Self.shells(run.snapshot(2)))
+        }
+        for (ranks, other) in zip([2, 3], positions.dropFirst()) {
+            let moved = positions[0].filter { other[$0.key] != $0.value }.count
+            print("ranks: \(moved) of 32768 particles end elsewhere on \(ranks) ranks than on 1")
+            #expect(moved == 0, "\(moved) particles end elsewhere on \(ranks) ranks than on 1")
         }
         for other in spectra.dropFirst() {
             for (a, b) in zip(spectra[0], other) where a.k <= Self.kNyquist * 1.001 {
-                let deviation = abs(b.power / a.power - 1)
-                print(String(format: "ranks: k %.3f ratio %.5f", a.k, b.power / a.power))
-                if a.k > Self.kNyquist / 2 {
-                    withKnownIssue("issue 3: chaotic rank dependence at the smallest scales", isIntermittent: true) {
-                        #expect(deviation < 0.001, "k = \(a.k): \(b.power / a.power)")
-                    }
-                    #expect(deviation < 0.01, "k = \(a.k): worse than the known shortfall: \(b.power / a.power)")
-                } else {
-                    #expect(deviation < 0.001, "k = \(a.k): \(b.power / a.power)")
-                }
+                #expect(abs(b.power / a.power - 1) < 0.001, "k = \(a.k): \(b.power / a.power)")
             }
         }
     }
@@ -141,13 +138,10 @@ import TestSupport
 
     /// The forces themselves do not depend on the rank count: TreePM
     /// accelerations of every particle of GADGET-4's z = 0 snapshot on 2 and
-    /// 3 ranks against 1 rank. Measured: most are bit-identical, the 99th
-    /// percentile differs by 3e-6 and the largest by 4e-5 (nodes cut by the
-    /// edge of a rank's ghost region, FFT sums in another order). A rank-
-    /// dependent error (a missing ghost, a slab plane lost) would move the
-    /// affected particles by at least the force error itself, 5e-4 (median,
-    /// test below); the bounds 1e-5 (99th percentile) and 1e-4 (largest) sit
-    /// between the two.
+    /// 3 ranks are bit-identical to those on 1 rank. (Before the walk and
+    /// the FFT were made rank-independent, the 99th percentile differed by
+    /// 2e-6 and the largest by 4e-5; a missing ghost or slab plane would
+    /// move particles by the force error itself, 5e-4.)
     @Test func forcesDoNotDependOnTheRankCount() throws {
         let directory = TestEnvironment.temporaryDirectory("forces-ranks")
         func accelerations(ranks: Int) throws -> [UInt64: SIMD3<Double>] {
@@ -172,10 +166,10 @@ import TestSupport
                 let d = (other[id] ?? .zero) - a
                 return ((d * d).sum() / (a * a).sum()).squareRoot()
             }.sorted()
-            let p99 = differences[Int(0.99 * Double(differences.count - 1))], largest = differences.last!
-            print(String(format: "forces, %d ranks vs 1: 99%% %.2e, largest %.2e", ranks, p99, largest))
-            #expect(p99 < 1e-5)
-            #expect(largest < 1e-4)
+            let differing = differences.filter { $0 != 0 }.count
+            print(String(format: "forces, %d ranks vs 1: %d of %d differ, largest %.2e", ranks, differing, differences.count,
+                         differences.last!))
+            #expect(differing == 0)
         }
     }
 

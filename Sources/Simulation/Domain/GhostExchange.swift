@@ -14,37 +14,44 @@ public struct GhostExchange: Sendable {
     public let ghostOwners: [Int]
 
     /// Finds, for every other rank, this rank's particles within `radius` of
-    /// that rank's cubes; returns the exchange and the ghosts' positions. Collective.
+    /// the cubes holding that rank's `interesting` particles; returns the
+    /// exchange and the ghosts' positions. A cube is the particle's top-level
+    /// leaf, or, where that leaf is smaller, its whole octree cell at
+    /// `cellLevel`: then a caller can rely on having everything within
+    /// `radius` of that cell. Collective.
     public static func exchange(positions: [IntegerPosition], keys: [UInt64], interesting: [Int], domain: Domain,
-                                radius: Double, coordinates: IntegerCoordinates,
+                                cellLevel: Int? = nil, radius: Double, coordinates: IntegerCoordinates,
                                 communicator: Communicator) -> (GhostExchange, [IntegerPosition]) {
         let ranks = communicator.size
         guard ranks > 1 else {
             return (GhostExchange(sentIndices: [], sendCounts: [0], ghostOwners: []), [])
         }
-        var occupied = Set<Int>()
-        for t in interesting { occupied.insert(domain.leafIndex(ofKey: keys[t])) }
-        let myLeaves = occupied.sorted().map(Int32.init)
-        let counts = communicator.allgather(myLeaves.count)
-        let allLeaves = communicator.allgatherv(myLeaves)
+        // Cubes as (first key, level) pairs.
+        var occupied = Set<SIMD2<UInt64>>()
+        for t in interesting {
+            let leafLevel = domain.leaves[domain.leafIndex(ofKey: keys[t])].level
+            let level = min(leafLevel, cellLevel ?? leafLevel)
+            let shift = UInt64(3 * (PeanoHilbert.bitsPerDimension - level))
+            occupied.insert(SIMD2((keys[t] >> shift) << shift, UInt64(level)))
+        }
+        let myCubes = occupied.sorted { $0.x != $1.x ? $0.x < $1.x : $0.y < $1.y }.flatMap { [$0.x, $0.y] }
+        let counts = communicator.allgather(myCubes.count)
+        let allCubes = communicator.allgatherv(myCubes)
         // Which of my particles each other rank needs, found with a tree over my particles alone.
         let localTree = OctTree(positions: positions, keys: keys, coordinates: coordinates, particleMass: 1)
         var sent: [Int] = []
         var sendCounts = [Int](repeating: 0, count: ranks)
         var offset = 0
-        var mark = [Int](repeating: -1, count: positions.count)
         for rank in 0..<ranks {
             defer { offset += counts[rank] }
             guard rank != communicator.rank else { continue }
-            for leafIndex in allLeaves[offset..<(offset + counts[rank])] {
-                let leaf = domain.leaves[Int(leafIndex)]
-                for j in localTree.particles(near: leaf.corner, extent: SIMD3(repeating: leaf.side), radius: radius)
-                where mark[j] != rank {
-                    mark[j] = rank
-                    sent.append(j)
-                    sendCounts[rank] += 1
-                }
+            let cubes = stride(from: offset, to: offset + counts[rank], by: 2).map { c in
+                let cube = TopLeaf(firstKey: allCubes[c], level: Int(allCubes[c + 1]), owner: rank, count: 0)
+                return (corner: cube.corner, side: cube.side)
             }
+            let needed = localTree.particles(nearAny: cubes, radius: radius)
+            sent += needed
+            sendCounts[rank] = needed.count
         }
         let ghosts = communicator.alltoallv(sent.map { positions[$0] }, sendCounts: sendCounts)
         let received = communicator.alltoall(sendCounts)

@@ -2,8 +2,10 @@ import Parallel
 
 /// TreePM gravity for the particles of all ranks: the mesh for the long
 /// range, and for the short range a tree over this rank's particles plus the
-/// "ghost" particles of other ranks that lie within the cut-off of any cube
-/// holding one of this rank's targets.
+/// "ghost" particles of other ranks that lie within the walk's acceptance
+/// radius of any cell holding one of this rank's targets. Both parts give
+/// the same bits on any number of ranks (see `DistributedFFT`,
+/// `CloudInCell.assign` and `ShortRangeWalk`).
 public final class GravitySolver {
     public let coordinates: IntegerCoordinates
     public let split: ForceSplit
@@ -38,26 +40,32 @@ public final class GravitySolver {
         timings.mesh = clock.lap()
 
         // Short range: this rank's particles plus ghosts, in one key-sorted tree.
-        let ghosts = importGhosts(particles: particles, keys: keys, targets: targets, domain: domain)
+        let walkLevel = ShortRangeWalk.groupLevel(split, boxSize: coordinates.boxSize)
+        let (exchange, ghosts) = GhostExchange.exchange(
+            positions: particles.position, keys: keys, interesting: targets, domain: domain, cellLevel: walkLevel,
+            radius: ShortRangeWalk.acceptanceRadius(split), coordinates: coordinates, communicator: communicator)
+        // |a| of the previous step for active particles, −1 for the others, ghosts included.
+        var activity = [Double](repeating: -1, count: particles.count)
+        for t in targets { activity[t] = (particles.acceleration[t] * particles.acceleration[t]).sum().squareRoot() }
+        activity += exchange.forward(activity, communicator: communicator)
         timings.ghosts = clock.lap()
-        var merged = zip(particles.position, keys).map { ($0.0, $0.1, Int32(-1)) }
-        merged.reserveCapacity(particles.count + ghosts.count)
-        var isTarget = [Bool](repeating: false, count: particles.count)
-        for t in targets { isTarget[t] = true }
-        for (i, g) in ghosts.enumerated() { merged.append((g, PeanoHilbert.key(g), Int32(i))) }
-        // Stable merge order: local particles keep their key order; ghosts slot in by key.
-        let localCount = particles.count
-        var order = Array(0..<merged.count)
-        order.sort { merged[$0].1 != merged[$1].1 ? merged[$0].1 < merged[$1].1 : $0 < $1 }
-        let tree = OctTree(positions: order.map { merged[$0].0 }, keys: order.map { merged[$0].1 },
+        let positions = particles.position + ghosts
+        let allKeys = keys + ghosts.map(PeanoHilbert.key)
+        // Key order, ties by position: the same order whichever rank holds the particles.
+        let order = (0..<positions.count).sorted {
+            let (a, b) = (allKeys[$0], allKeys[$1])
+            if a != b { return a < b }
+            let (p, q) = (positions[$0], positions[$1])
+            return p.x != q.x ? p.x < q.x : (p.y != q.y ? p.y < q.y : p.z < q.z)
+        }
+        let tree = OctTree(positions: order.map { positions[$0] }, keys: order.map { allKeys[$0] },
                            coordinates: coordinates, particleMass: particleMass, leafCapacity: leafCapacity)
         timings.treeBuild = clock.lap()
-        var treeIndexOfLocal = [Int](repeating: -1, count: localCount)
-        for (treeIndex, original) in order.enumerated() where original < localCount { treeIndexOfLocal[original] = treeIndex }
-        let treeTargets = targets.map { treeIndexOfLocal[$0] }
-        let oldAcceleration = targets.map { (particles.acceleration[$0] * particles.acceleration[$0]).sum().squareRoot() }
+        var treeIndex = [Int](repeating: -1, count: positions.count)
+        for (index, original) in order.enumerated() { treeIndex[original] = index }
         let walk = ShortRangeWalk(tree: tree, split: split, softeningRadius: softeningRadius, criterion: criterion)
-        let (shortRange, interactions) = walk.accelerations(targets: treeTargets, oldAcceleration: oldAcceleration)
+        let (shortRange, interactions) = walk.accelerations(targets: targets.map { treeIndex[$0] },
+                                                            activity: order.map { activity[$0] })
         timings.treeWalk = clock.lap()
         var total = 0
         for (i, t) in targets.enumerated() {
@@ -66,13 +74,6 @@ public final class GravitySolver {
             total += interactions[i]
         }
         return total
-    }
-
-    /// Positions of other ranks' particles within the short-range cut-off of
-    /// any top-level cube that holds one of this rank's targets now.
-    func importGhosts(particles: ParticleSet, keys: [UInt64], targets: [Int], domain: Domain) -> [IntegerPosition] {
-        GhostExchange.exchange(positions: particles.position, keys: keys, interesting: targets, domain: domain,
-                               radius: split.cutoff, coordinates: coordinates, communicator: communicator).1
     }
 }
 

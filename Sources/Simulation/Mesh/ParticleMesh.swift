@@ -41,8 +41,7 @@ public final class ParticleMesh {
         let cellVolume = pow(coordinates.boxSize / Double(n), 3)
         let exchange = SlabExchange(points: positions.map(cellUnits), meshSize: n, planeOwner: fft.planeOwner,
                                     communicator: fft.communicator)
-        fft.clear()
-        CloudInCell.deposit(exchange.received, weight: particleMass / cellVolume, into: fft)
+        CloudInCell.assign(exchange.received, weight: particleMass / cellVolume, into: fft)
         fft.forward()
         applyGreensFunction()
         for axis in 0..<3 { gradientComponent(axis) }
@@ -118,17 +117,21 @@ public final class ParticleMesh {
         }
     }
 
-    /// CIC interpolation of the field at points (cell units), across slab owners.
+    /// CIC interpolation of the field at points (cell units), across slab
+    /// owners. Each x-plane's four corners are summed on their own and the
+    /// two plane sums added last, so the result is the same bits whether
+    /// one rank holds both planes or two ranks hold one each.
     func interpolate(_ points: [SIMD3<Double>]) -> [SIMD3<Double>] {
         let exchange = SlabExchange(points: points, meshSize: n, planeOwner: fft.planeOwner, communicator: fft.communicator)
         let n = self.n
         let partial = exchange.received.map { u -> SIMD3<Double> in
             let i = Int(u.x), j = Int(u.y), k = Int(u.z)
             let dx = u.x - Double(i), dy = u.y - Double(j), dz = u.z - Double(k)
-            var sum = SIMD3<Double>.zero
+            var total: SIMD3<Double>? = nil
             for (a, wx) in [(i % n, 1 - dx), ((i + 1) % n, dx)] {
                 let plane = a - fft.firstPlane
                 if plane < 0 || plane >= fft.localPlanes { continue }
+                var sum = SIMD3<Double>.zero
                 for (b, wy) in [(j % n, 1 - dy), ((j + 1) % n, dy)] {
                     for (c, wz) in [(k % n, 1 - dz), ((k + 1) % n, dz)] {
                         let cell = (plane * n + b) * n + c
@@ -136,8 +139,9 @@ public final class ParticleMesh {
                         sum += w * SIMD3(field[0][cell], field[1][cell], field[2][cell])
                     }
                 }
+                total = total.map { $0 + sum } ?? sum
             }
-            return sum
+            return total ?? .zero
         }
         return exchange.gatherBack(partial, pointCount: points.count)
     }

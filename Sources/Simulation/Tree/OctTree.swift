@@ -162,6 +162,42 @@ public struct OctTree: Sendable {
         return found
     }
 
+    /// Indices of the particles within `radius` of any of the cubes (lower
+    /// corner and side), nearest image. One descent for all cubes: each node
+    /// carries on only the cubes near it, and takes all its particles at once
+    /// when it lies wholly within reach of one.
+    public func particles(nearAny cubes: [(corner: IntegerPosition, side: UInt64)], radius: Double) -> [Int] {
+        var found: [Int] = []
+        let r2 = radius * radius
+        func visit(_ n: Int, _ candidates: [Int]) {
+            let first = Int(start[n]), c = Int(count[n])
+            if c == 0 { return }
+            var near: [Int] = []
+            for k in candidates {
+                let extent = SIMD3(repeating: cubes[k].side)
+                if boxDistanceSquared(n, cubes[k].corner, extent) > r2 { continue }
+                if farthestDistanceSquared(n, cubes[k].corner, extent) <= r2 {
+                    found.append(contentsOf: first..<(first + c))
+                    return
+                }
+                near.append(k)
+            }
+            if near.isEmpty { return }
+            if firstChild[n] < 0 {
+                for j in first..<(first + c) where near.contains(where: {
+                    pointBoxDistanceSquared(positions[j], cubes[$0].corner, SIMD3(repeating: cubes[$0].side)) <= r2
+                }) {
+                    found.append(j)
+                }
+            } else {
+                let f = Int(firstChild[n])
+                for child in f..<(f + Int(childCount[n])) { visit(child, near) }
+            }
+        }
+        visit(0, Array(cubes.indices))
+        return found
+    }
+
     /// Gap between two boxes along one periodic axis, in integer units.
     @inline(__always)
     func axisGap(_ aLo: UInt32, _ aExtent: UInt64, _ bLo: UInt32, _ bExtent: UInt64) -> UInt64 {
@@ -182,6 +218,23 @@ public struct OctTree: Sendable {
         for axis in 0..<3 {
             let g = Double(axisGap(corner[n][axis], side, lo[axis], extent[axis])) * coordinates.lengthPerUnit
             d2 += g * g
+        }
+        return d2
+    }
+
+    /// An upper bound of the squared distance between any point of node n
+    /// (or of its ancestor `levelsUp` levels up) and any point of the box
+    /// [lo, lo + extent): per axis, the gap plus both extents.
+    @inline(__always)
+    func farthestDistanceSquared(_ n: Int, _ lo: IntegerPosition, _ extent: SIMD3<UInt64>, levelsUp: Int = 0) -> Double {
+        let cubeLevel = max(Int(level[n]) - levelsUp, 0)
+        let side = UInt64(1) << UInt64(32 - cubeLevel)
+        let mask = cubeLevel == 0 ? UInt32(0) : ~UInt32(0) << UInt32(32 - cubeLevel)
+        let cubeCorner = corner[n] & IntegerPosition(repeating: mask)
+        var d2 = 0.0
+        for axis in 0..<3 {
+            let far = Double(axisGap(cubeCorner[axis], side, lo[axis], extent[axis]) + side + extent[axis]) * coordinates.lengthPerUnit
+            d2 += far * far
         }
         return d2
     }
