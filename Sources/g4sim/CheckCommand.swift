@@ -37,7 +37,7 @@ extension CheckCommand {
     struct FFT: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "fft",
-            abstract: "Check the distributed FFT (FFTW-MPI) against closed forms.",
+            abstract: "Check the distributed FFT against closed forms, and print a fingerprint of its bits.",
             discussion: "Run as: mpirun -np N g4sim check fft. Exits with status 1 if a check fails.")
 
         @Option(help: "Grid cells per side.")
@@ -78,6 +78,15 @@ extension CheckCommand {
                     fft.real[fft.realIndex(localPlane: x, y, z)] = value(x + fft.firstPlane, y, z)
                 } } }
                 fft.forward()
+                // A fingerprint of every mode's bits in global order (ky planes are
+                // contiguous in rank order): equal on any rank count.
+                var bits: [UInt64] = []
+                for y in 0..<fft.localKPlanes { for x in 0..<n { for z in 0...(n / 2) {
+                    let i = fft.complexIndex(localKPlane: y, x, z)
+                    bits += [fft.complex[i].bitPattern, fft.complex[i + 1].bitPattern]
+                } } }
+                var fingerprint: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a over 64-bit words
+                for word in world.allgatherv(bits) { fingerprint = (fingerprint ^ word) &* 0x100_0000_01b3 }
                 fft.backward()
                 var roundTrip = 0.0
                 for x in 0..<fft.localPlanes { for y in 0..<n { for z in 0..<n {
@@ -92,6 +101,7 @@ extension CheckCommand {
                     emit("\(modeOK ? "ok  " : "FAIL") single mode lands at +k with amplitude n³/2 (max error \(worst))")
                     emit("\(roundTripOK ? "ok  " : "FAIL") backward(forward(f)) = n³ f (max error \(roundTrip))")
                     emit("\(coverOK ? "ok  " : "FAIL") slabs cover all \(n) planes")
+                    emit("forward transform fingerprint " + String(fingerprint, radix: 16))
                 }
                 failed = [modeOK, roundTripOK, coverOK].filter { !$0 }.count
                 if world.isRoot { emit("\(world.size) ranks, n = \(n), \(failed) failures") }

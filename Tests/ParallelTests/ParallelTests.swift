@@ -15,7 +15,7 @@ import TestSupport
     }
 }
 
-/// FFTW-MPI through `g4sim check fft`: a single Fourier mode and a round
+/// The distributed FFT through `g4sim check fft`: a single Fourier mode and a round
 /// trip, on slabs split over 1-3 ranks (an odd grid split unevenly on 2).
 @Suite struct DistributedFFTChecks {
     @Test(arguments: [(1, 24), (2, 24), (3, 24), (2, 15)])
@@ -23,6 +23,17 @@ import TestSupport
         let result = try ProcessRunner.mpirun(ranks: ranks, ["check", "fft", "--n", String(n)])
         #expect(result.succeeded, "\(result.combined)")
         #expect(result.stdout.contains("\(ranks) ranks, n = \(n), 0 failures"), "\(result.stdout)")
+    }
+
+    /// The transform gives the same bits on 1, 2 and 3 ranks (uneven slabs
+    /// included): the solver's rank independence rests on it.
+    @Test func transformsAreBitIdenticalOnAnyRankCount() throws {
+        let fingerprints = try [1, 2, 3].map { ranks in
+            let result = try ProcessRunner.mpirun(ranks: ranks, ["check", "fft", "--n", "25"])
+            try #require(result.succeeded, "\(result.combined)")
+            return try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("forward transform fingerprint") })
+        }
+        #expect(Set(fingerprints).count == 1, "\(fingerprints)")
     }
 }
 
