@@ -87,19 +87,30 @@ public final class LocalBackend: Backend, @unchecked Sendable {
     public func submit(_ job: Job, resume: Bool) async throws -> Submission {
         let directory = workingDirectory(for: job)
         let attempt = job.attempts + 1
-        let fm = FileManager.default
-        try fm.createDirectory(at: directory, withIntermediateDirectories: true)
-        let marker = directory.appendingPathComponent("attempt-\(attempt).launch").path
-        let fd = open(marker, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
-        if fd < 0 {
-            guard errno == EEXIST else { throw BackendError("cannot create \(marker): \(String(cString: strerror(errno)))") }
-            return try await alreadyLaunched(job, attempt: attempt, directory: directory, resume: resume)
+        // fsyncs and the spawn block their thread: keep them off the event loops
+        // that g4api's async code runs on.
+        let launched = try await blocking { () throws -> Submission? in
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let marker = directory.appendingPathComponent("attempt-\(attempt).launch").path
+            let fd = open(marker, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
+            if fd < 0 {
+                guard errno == EEXIST else { throw BackendError("cannot create \(marker): \(String(cString: strerror(errno)))") }
+                return nil
+            }
+            fsync(fd)
+            close(fd)
+            self.syncDirectory(directory.path)
+            return try self.launch(job, attempt: attempt, directory: directory, resume: resume, claimed: false)
         }
-        fsync(fd)
-        close(fd)
-        syncDirectory(directory.path)
+        if let launched { return launched }
+        return try await alreadyLaunched(job, attempt: attempt, directory: directory, resume: resume)
+    }
 
-        return try launch(job, attempt: attempt, directory: directory, resume: resume, claimed: false)
+    /// Runs blocking work on a Dispatch thread and waits for it without blocking.
+    private func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
     }
 
     /// Writes the inputs (fresh runs) and starts the wrapper; `claimed`: the
@@ -155,12 +166,14 @@ public final class LocalBackend: Backend, @unchecked Sendable {
         // No wrapper ran: the earlier g4api stopped before starting one. Claim the
         // attempt (a wrapper of its that starts even later then finds it taken) and start it.
         let claim = directory.appendingPathComponent("attempt-\(attempt).claim").path
-        guard mkdir(claim, 0o755) == 0 else {
-            throw BackendError("attempt \(attempt) was claimed by a run that recorded no pid; not starting it twice")
-        }
-        syncDirectory(directory.path)
         logger.info("starting an attempt that an earlier g4api launched but never ran", metadata: ["job": "\(job.id)"])
-        return try launch(job, attempt: attempt, directory: directory, resume: resume, claimed: true)
+        return try await blocking {
+            guard mkdir(claim, 0o755) == 0 else {
+                throw BackendError("attempt \(attempt) was claimed by a run that recorded no pid; not starting it twice")
+            }
+            self.syncDirectory(directory.path)
+            return try self.launch(job, attempt: attempt, directory: directory, resume: resume, claimed: true)
+        }
     }
 
     // MARK: Observe

@@ -14,13 +14,15 @@ public enum APIToken {
         return "g4_" + b64
     }
 
+    /// Hex SHA-256 (a token's stored form).
+    public static func hash<D: DataProtocol>(_ data: D) -> String { hex(SHA256.hash(data: data)) }
+
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    /// Hex SHA-256 with a lookup table (`String(format:)` per byte cost a
-    /// third of a cached GET's budget).
-    public static func hash<D: DataProtocol>(_ data: D) -> String {
-        let digest = SHA256.hash(data: data)
-        var out = [UInt8](repeating: 0, count: 64)
+    /// Lower-case hex of a digest, with a lookup table (`String(format:)` per
+    /// byte cost a third of a cached GET's budget).
+    static func hex(_ digest: SHA256.Digest) -> String {
+        var out = [UInt8](repeating: 0, count: 2 * SHA256.Digest.byteCount)
         var i = 0
         for b in digest {
             out[i] = hexDigits[Int(b >> 4)]

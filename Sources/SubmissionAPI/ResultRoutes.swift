@@ -19,7 +19,7 @@ final class ResultFiles: @unchecked Sendable {
         defer { try? handle.close() }
         var hasher = SHA256()
         while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
-        let hex = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let hex = APIToken.hex(hasher.finalize())
         lock.withLock { digests[path] = (size, modified, hex) }
         return hex
     }
