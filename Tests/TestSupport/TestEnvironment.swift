@@ -83,23 +83,31 @@ public enum ProcessRunner {
         }
         for (k, v) in environment { env[k] = v }
         process.environment = env
-        let out = Pipe(), err = Pipe(), inp = Pipe()
+        // Files, not pipes: a test that initialises MPI in this process forks Open MPI's
+        // singleton daemon, which inherits every descriptor open at that moment and
+        // lives as long as this process. A pipe it inherits never reaches end-of-file,
+        // and a reader waiting for that hangs the whole test run (seen once).
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("g4run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let outFile = scratch.appendingPathComponent("stdout"), errFile = scratch.appendingPathComponent("stderr")
+        let inFile = scratch.appendingPathComponent("stdin")
+        for (file, contents) in [(outFile, Data()), (errFile, Data()), (inFile, input ?? Data())] {
+            guard FileManager.default.createFile(atPath: file.path, contents: contents) else {
+                throw TestSetupError("cannot create \(file.path)")
+            }
+        }
+        let out = try FileHandle(forWritingTo: outFile), err = try FileHandle(forWritingTo: errFile)
+        let inp = try FileHandle(forReadingFrom: inFile)
         process.standardOutput = out
         process.standardError = err
         process.standardInput = inp
         try launch(process)
-        // Read both pipes concurrently so neither fills up and blocks the child.
-        let errData = LockedData()
-        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        if let input { inp.fileHandleForWriting.write(input) }
-        try? inp.fileHandleForWriting.close()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        while !errData.isSet { usleep(1000) }
+        for handle in [out, err, inp] { try? handle.close() }
         return ProcessResult(status: process.terminationStatus,
-                             stdout: String(decoding: outData, as: UTF8.self),
-                             stderr: String(decoding: errData.value, as: UTF8.self))
+                             stdout: String(decoding: try Data(contentsOf: outFile), as: UTF8.self),
+                             stderr: String(decoding: try Data(contentsOf: errFile), as: UTF8.self))
     }
 
     /// Runs a Python script of the test suite with the test virtualenv's Python.
@@ -150,15 +158,6 @@ public enum ProcessRunner {
 public struct TestSetupError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
-}
-
-final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    private var done = false
-    func set(_ d: Data) { lock.lock(); data = d; done = true; lock.unlock() }
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return done }
-    var value: Data { lock.lock(); defer { lock.unlock() }; return data }
 }
 
 /// In-process MPI for unit tests: a singleton world, initialised once, used
