@@ -80,6 +80,7 @@ let package = Package(
         ]),
         .target(name: "Scheduling", dependencies: [
             "Jobs", .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .target(name: "Sync", dependencies: [
             "Jobs", "JobStore", "Scheduling", .product(name: "Logging", package: "swift-log"),

@@ -89,7 +89,7 @@ public final class LocalBackend: Backend, @unchecked Sendable {
         let attempt = job.attempts + 1
         // fsyncs and the spawn block their thread: keep them off the event loops
         // that g4api's async code runs on.
-        let launched = try await blocking { () throws -> Submission? in
+        let launched = try await offloaded { () throws -> Submission? in
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let marker = directory.appendingPathComponent("attempt-\(attempt).launch").path
             let fd = open(marker, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
@@ -104,13 +104,6 @@ public final class LocalBackend: Backend, @unchecked Sendable {
         }
         if let launched { return launched }
         return try await alreadyLaunched(job, attempt: attempt, directory: directory, resume: resume)
-    }
-
-    /// Runs blocking work on a Dispatch thread and waits for it without blocking.
-    private func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-        }
     }
 
     /// Writes the inputs (fresh runs) and starts the wrapper; `claimed`: the
@@ -167,7 +160,7 @@ public final class LocalBackend: Backend, @unchecked Sendable {
         // attempt (a wrapper of its that starts even later then finds it taken) and start it.
         let claim = directory.appendingPathComponent("attempt-\(attempt).claim").path
         logger.info("starting an attempt that an earlier g4api launched but never ran", metadata: ["job": "\(job.id)"])
-        return try await blocking {
+        return try await offloaded {
             guard mkdir(claim, 0o755) == 0 else {
                 throw BackendError("attempt \(attempt) was claimed by a run that recorded no pid; not starting it twice")
             }

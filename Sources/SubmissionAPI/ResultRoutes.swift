@@ -25,12 +25,6 @@ final class ResultFiles: @unchecked Sendable {
     }
 }
 
-/// Runs file-system work (hashing snapshots, reading logs) on NIO's blocking
-/// pool: request handlers run on the event loops, which must not wait on disks.
-func offloaded<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await NIOThreadPool.singleton.runIfActive(work)
-}
-
 extension SubmissionService {
     func directory(of job: Job) throws -> URL {
         guard let backend = backends[job.backend] else {
