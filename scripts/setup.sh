@@ -3,12 +3,21 @@
 # missing) and creates the Python virtualenv the tests use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+packages_extra=()
+with_python=0
+for option in "$@"; do
+  case $option in
+    --with-test-python) with_python=1 ;;
+    --with-stress) packages_extra+=(stress-ng) ;;  # STRESS runs of scripts/test.sh keep the cores busy
+    *) echo "setup: unknown option $option (known: --with-test-python, --with-stress)" >&2; exit 2 ;;
+  esac
+done
 
 # The solver's MPI/HDF5/FFTW; g4api's SQLite; PostgreSQL 15 for the store tests
 # (the tests start their own throwaway server); wrk for scripts/bench-api.sh;
 # curl for the main job.
 packages=(pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libfftw3-dev libfftw3-mpi-dev libsqlite3-dev
-          postgresql postgresql-client wrk curl util-linux procps)
+          postgresql postgresql-client wrk curl util-linux procps ${packages_extra[@]+"${packages_extra[@]}"})
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,7 +32,7 @@ fi
 # mpirun refuses root without these; CI runs as root.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
-if [ "${1:-}" = "--with-test-python" ]; then
+if [ $with_python = 1 ]; then
   venv=.build/test-venv
   # (Re)installed whenever Tests/requirements.txt differs from what the venv was made with.
   if [ ! -x "$venv/bin/python" ] || ! cmp -s Tests/requirements.txt "$venv/requirements.txt"; then

@@ -10,15 +10,15 @@ import Testing
         Job(owner: "alice", spec: try JobRequest.validate(try JSONParser.parse(Array(body.utf8))))
     }
 
-    func wait(for backend: LocalBackend, _ job: Job, timeout: Double = 300,
+    /// Observes until `done` holds; `limit` only bounds a hang (see `Wait`).
+    func wait(for backend: LocalBackend, _ job: Job, _ what: String, limit: Duration = .seconds(600),
               until done: (Observation) -> Bool) async throws -> Observation {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            let o = await backend.observe(job)
-            if done(o) { return o }
-            try await Task.sleep(for: .milliseconds(200))
+        var last = Observation.vanished(reason: "not observed yet")
+        try await Wait.until("job \(job.id): \(what) (last seen: \(last))", limit: limit, every: .milliseconds(200)) {
+            last = await backend.observe(job)
+            return done(last)
         }
-        throw TestSetupError("timed out waiting for job \(job.id)")
+        return last
     }
 
     @Test func runsG4simToCompletion() async throws {
@@ -28,7 +28,7 @@ import Testing
         let submission = try await backend.submit(job, resume: false)
         job.backendData = submission.backendData
         #expect(submission.schedulerJobID.hasPrefix("local:"))
-        let end = try await wait(for: backend, job) { if case .exited = $0 { return true }; return false }
+        let end = try await wait(for: backend, job, "the run's end") { if case .exited = $0 { return true }; return false }
         let dir = backend.workingDirectory(for: job)
         let log = (try? String(contentsOf: dir.appendingPathComponent("stdout.log"), encoding: .utf8)) ?? ""
         let err = (try? String(contentsOf: dir.appendingPathComponent("stderr.log"), encoding: .utf8)) ?? ""
@@ -49,7 +49,7 @@ import Testing
         // Long enough to still run when cancelled: 32³ to z = 0 on 2 ranks.
         var job = try job(#"{"name": "long", "num_particles": 32768, "resources": {"ranks": 2}, "parameters": {"PMGRID": 64}}"#)
         job.backendData = try await backend.submit(job, resume: false).backendData
-        let progress = try await wait(for: backend, job, timeout: 120) {
+        let progress = try await wait(for: backend, job, "progress above 0") {
             if case .running(let p?) = $0 { return p > 0 }
             return false
         }
@@ -67,26 +67,30 @@ import Testing
 
     @Test func reattachesAndSubmitIsIdempotentPerAttempt() async throws {
         let results = Products.scratch("local-reattach")
-        let fake = try Products.fakeSolver(in: results, seconds: 2)
+        // Held: the run ends only when the test releases it, so "still running
+        // when the new backend looks" holds however slow the machine is.
+        let fake = try Products.fakeSolver(in: results, held: true)
         let first = LocalBackend(.init(resultsDirectory: results, g4sim: fake, slots: 2))
         var job = try job(#"{"name": "reattach"}"#)
+        let directory = first.workingDirectory(for: job)
         let a = try await first.submit(job, resume: false)
         // The same attempt again (as after a crash before it was recorded): the same run.
         let b = try await first.submit(job, resume: false)
         #expect(a == b)
         job.backendData = a.backendData
+        try await Wait.until("the fake solver to start") { Products.fakeStarted(in: directory) }
         // A new backend (as after a g4api restart) sees it running, then how it ended.
         let second = LocalBackend(.init(resultsDirectory: results, g4sim: fake, slots: 2))
-        if case .running = await second.observe(job) {} else { Issue.record("not running after re-attach") }
+        let seen = await second.observe(job)
+        if case .running = seen {} else { Issue.record("not running after re-attach: \(seen)") }
         #expect(second.slotsInUse == 1)
-        let end = try await wait(for: second, job, timeout: 30) { if case .exited = $0 { return true }; return false }
+        Products.release(directory)
+        let end = try await wait(for: second, job, "the run's end") { if case .exited = $0 { return true }; return false }
         #expect(end == .exited(code: 0))
         _ = await first.observe(job)  // reap
-        let runs = try String(contentsOf: backend(first).workingDirectory(for: job).appendingPathComponent("stdout.log"), encoding: .utf8)
+        let runs = try String(contentsOf: directory.appendingPathComponent("stdout.log"), encoding: .utf8)
         #expect(runs.components(separatedBy: "fake g4sim done").count == 2)  // ran once
     }
-
-    func backend(_ b: LocalBackend) -> LocalBackend { b }
 
     @Test func refusesJobsLargerThanTheMachine() throws {
         let backend = LocalBackend(.init(resultsDirectory: Products.scratch("refuse"), g4sim: "/bin/false", slots: 2))

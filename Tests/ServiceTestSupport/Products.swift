@@ -33,21 +33,34 @@ public enum Products {
         return url
     }
 
-    /// A stand-in solver for tests about the service itself (not the physics):
-    /// records each run in RUNS_LOG, writes a progress file and exits 0
-    /// after `seconds` (or when signalled, with 75 as g4sim does).
-    public static func fakeSolver(in directory: URL, seconds: Double = 0.2) throws -> String {
-        let path = directory.appendingPathComponent("fake-g4sim").path
+    /// A stand-in solver for tests about the service itself (not the physics).
+    /// As g4sim is run (`fake-g4sim run param.txt [--restart]`, in the job's
+    /// directory), it records the run in RUNS_LOG, writes a progress file and
+    /// the marker `fake-started`, and exits 0 (75 on SIGTERM, as g4sim does).
+    /// With `held`, it waits before exiting until the test creates
+    /// `fake-release` in the job's directory (`release(_:)`), so "still
+    /// running" is a state the test controls, not a race with the clock. A
+    /// held run gives up after 15 minutes (exit 124), so a failed test leaves
+    /// no process behind for long.
+    public static func fakeSolver(in directory: URL, held: Bool = false) throws -> String {
+        let path = directory.appendingPathComponent(held ? "fake-g4sim-held" : "fake-g4sim").path
         let script = """
             #!/bin/sh
-            # usage as g4sim: fake-g4sim run param.txt [--restart]
             echo "$(basename "$PWD") $$" >> "${RUNS_LOG:-/dev/null}"
             mkdir -p output
             trap 'echo stopped; exit 75' TERM
             echo '{"state":"running","step":1,"scale_factor":0.5,"redshift":1,"fraction_done":0.5,"elapsed_seconds":0.1,"eta_seconds":0.1,"particles_per_second":1,"last_snapshot":null,"updated":"now"}' > output/progress.json
             echo "fake g4sim running"
-            sleep \(seconds) &
-            wait $!
+            : > fake-started
+            if [ \(held ? 1 : 0) = 1 ]; then
+              polls=0
+              while [ ! -e fake-release ]; do
+                sleep 0.05 &
+                wait $!
+                polls=$((polls + 1))
+                [ $polls -lt 18000 ] || exit 124
+              done
+            fi
             echo "snapshot" > output/snapshot_000.hdf5
             echo "fake g4sim done"
             exit 0
@@ -55,5 +68,15 @@ public enum Products {
         try script.write(toFile: path, atomically: true, encoding: .utf8)
         chmod(path, 0o755)
         return path
+    }
+
+    /// Whether a fake solver has started in `jobDirectory`.
+    public static func fakeStarted(in jobDirectory: URL) -> Bool {
+        FileManager.default.fileExists(atPath: jobDirectory.appendingPathComponent("fake-started").path)
+    }
+
+    /// Lets a held fake solver in `jobDirectory` finish.
+    public static func release(_ jobDirectory: URL) {
+        FileManager.default.createFile(atPath: jobDirectory.appendingPathComponent("fake-release").path, contents: nil)
     }
 }

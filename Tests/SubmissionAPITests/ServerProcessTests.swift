@@ -56,11 +56,14 @@ final class ServerProcess: @unchecked Sendable {
         p.standardOutput = handle
         try p.run()
         process = p
-        for _ in 0..<300 {
-            if let r = try? await request(client, .GET, "/health"), r.0 == 200 { return }
-            try await Task.sleep(for: .milliseconds(100))
+        do {
+            try await Wait.until("g4api to answer /health") {
+                guard p.isRunning else { throw TestSetupError("g4api exited with status \(p.terminationStatus)") }
+                return (try? await request(client, .GET, "/health"))?.0 == 200
+            }
+        } catch {
+            throw TestSetupError("g4api did not come up (\(error)): \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         }
-        throw TestSetupError("g4api did not come up: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
     }
 
     /// Signals g4api and waits for it; its exit status.
@@ -105,7 +108,7 @@ func value(_ v: JSONValue?) -> Double? { if case .number(let s)? = v { return Do
     /// job is stored, none twice, and each runs exactly once.
     @Test func acknowledgedJobsSurviveSIGKILLAndRunOnce() async throws {
         let dir = Products.scratch("durability")
-        let fake = try Products.fakeSolver(in: dir, seconds: 0.05)
+        let fake = try Products.fakeSolver(in: dir)
         let runsLog = dir.appendingPathComponent("runs.log").path
         let server = ServerProcess(directory: dir, environment: ["G4SIM": fake, "RUNS_LOG": runsLog, "LOCAL_SLOTS": "16"])
         let token = try server.token(user: "alice")
@@ -129,8 +132,8 @@ func value(_ v: JSONValue?) -> Double? { if case .number(let s)? = v { return Do
                 }
             }
         }
-        // Kill in the middle of the stream of POSTs.
-        while acknowledged.withLock({ $0.count }) < 100 { try await Task.sleep(for: .milliseconds(5)) }
+        // Kill in the middle of the stream of POSTs (480 in all).
+        try await Wait.until("100 acknowledged POSTs", every: .milliseconds(5)) { acknowledged.withLock { $0.count } >= 100 }
         server.kill(SIGKILL)
         await clients.value
         let acked = acknowledged.withLock { $0 }
@@ -138,20 +141,19 @@ func value(_ v: JSONValue?) -> Double? { if case .number(let s)? = v { return Do
 
         try await server.start(client: client)
         defer { server.kill(SIGTERM) }
-        // Wait until every stored job ran.
-        var jobs: [JSONValue] = []
-        let deadline = Date().addingTimeInterval(240)
-        while Date() < deadline {
-            jobs = []
+        // Wait until every stored job ran: as long as jobs keep completing
+        // (how long depends on the machine), failing only on a stall.
+        func completed(_ jobs: [JSONValue]) -> Int { jobs.filter { text($0["phase"]) == "completed" }.count }
+        let jobs = try await Wait.whileProgressing("every stored job to complete", {
+            var jobs: [JSONValue] = []
             var cursor: String?
             repeat {
                 let page = try await server.json(client, "/api/v1/jobs?limit=500" + (cursor.map { "&cursor=\($0)" } ?? ""), token: token)
                 if case .array(let items)? = page["jobs"] { jobs += items }
                 cursor = text(page["next_cursor"])
             } while cursor != nil
-            if jobs.allSatisfy({ text($0["phase"]) == "completed" }) { break }
-            try await Task.sleep(for: .milliseconds(500))
-        }
+            return jobs
+        }, progress: completed, done: { completed($0) == $0.count })
         let stored = Dictionary(grouping: jobs, by: { text($0["name"]) ?? "" })
         for (name, id) in acked {
             #expect(stored[name]?.count == 1, "acknowledged \(name) stored \(stored[name]?.count ?? 0) times")
@@ -184,15 +186,15 @@ func value(_ v: JSONValue?) -> Double? { if case .number(let s)? = v { return Do
         #expect(status == 201)
         let id = try #require(text(try JSONParser.parse(bytes)["id"]))
         #expect(headers["Location"].first == "/api/v1/jobs/\(id)")
+        // Polled every 100 ms; the run writes progress.json at its first
+        // output (a = 0.05) and ends at a = 0.1, seconds later on any machine.
         var progress: [Double] = []
         var phase = ""
-        let deadline = Date().addingTimeInterval(600)
-        while Date() < deadline {
+        try await Wait.until("the tiny run to end (phase \(phase))", every: .milliseconds(100)) {
             let s = try await server.json(client, "/api/v1/simulations/\(id)/status", token: token)
             phase = text(s["phase"]) ?? ""
             if let p = value(s["progress"]), progress.last != p { progress.append(p) }
-            if JobState(rawValue: phase)?.isTerminal == true { break }
-            try await Task.sleep(for: .milliseconds(100))
+            return JobState(rawValue: phase)?.isTerminal == true
         }
         let job = try await server.json(client, "/api/v1/jobs/\(id)", token: token)
         #expect(phase == "completed", "\(job)")
@@ -221,10 +223,10 @@ func value(_ v: JSONValue?) -> Double? { if case .number(let s)? = v { return Do
         let (s2, b2, _) = try await server.request(client, .POST, "/api/v1/jobs", token: token, body: long)
         #expect(s2 == 201)
         let cid = try #require(text(try JSONParser.parse(b2)["id"]))
-        while Date() < deadline {
+        // 32³ to z = 0 on 2 ranks runs for minutes: it is running when cancelled.
+        try await Wait.until("the 2-rank job to run with progress", every: .milliseconds(200)) {
             let s = try await server.json(client, "/api/v1/simulations/\(cid)/status", token: token)
-            if text(s["phase"]) == "running", (value(s["progress"]) ?? 0) > 0 { break }
-            try await Task.sleep(for: .milliseconds(200))
+            return text(s["phase"]) == "running" && (value(s["progress"]) ?? 0) > 0
         }
         let workdir = dir.appendingPathComponent("results/\(cid)").path
         #expect(try PostgresTestServer.run("/bin/ps", ["-eo", "args"]).contains(workdir) || processesIn(workdir) > 0)
@@ -233,10 +235,9 @@ func value(_ v: JSONValue?) -> Double? { if case .number(let s)? = v { return Do
         let (c2, _, _) = try await server.request(client, .DELETE, "/api/v1/jobs/\(cid)", token: token)
         #expect(c2 == 202)
         var cancelled = ""
-        while Date() < deadline {
+        try await Wait.until("the cancelled job to end", every: .milliseconds(200)) {
             cancelled = text(try await server.json(client, "/api/v1/jobs/\(cid)", token: token)["phase"]) ?? ""
-            if cancelled != "running" && cancelled != "submitted" { break }
-            try await Task.sleep(for: .milliseconds(200))
+            return cancelled != "running" && cancelled != "submitted"
         }
         #expect(cancelled == "cancelled")
         #expect(processesIn(workdir) == 0, "processes left in \(workdir)")
@@ -250,7 +251,8 @@ extension ServerProcessTests {
     /// next g4api re-attaches to it and records its end.
     @Test func sigtermLeavesRunningJobsRunning() async throws {
         let dir = Products.scratch("sigterm")
-        let fake = try Products.fakeSolver(in: dir, seconds: 4)
+        // Held until the test releases it: the run outlives the first g4api by construction.
+        let fake = try Products.fakeSolver(in: dir, held: true)
         let server = ServerProcess(directory: dir, environment: ["G4SIM": fake])
         let token = try server.token(user: "alice")
         let client = HTTPClient.shared
@@ -258,21 +260,24 @@ extension ServerProcessTests {
         let (status, bytes, _) = try await server.request(client, .POST, "/api/v1/jobs", token: token, body: #"{"name": "survivor"}"#)
         #expect(status == 201)
         let id = try #require(text(try JSONParser.parse(bytes)["id"]))
-        let workdir = dir.appendingPathComponent("results/\(id)").path
-        for _ in 0..<100 where processesIn(workdir) == 0 { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(processesIn(workdir) > 0)
+        let workdir = dir.appendingPathComponent("results/\(id)")
+        try await Wait.until("the job's solver to start") { Products.fakeStarted(in: workdir) }
+        #expect(processesIn(workdir.path) > 0)
         #expect(server.kill(SIGTERM) == 0)
-        #expect(processesIn(workdir) > 0, "the job's processes did not outlive g4api")
+        #expect(processesIn(workdir.path) > 0, "the job's processes did not outlive g4api")
         try await server.start(client: client)
         defer { server.kill(SIGTERM) }
+        // Still held, so it cannot have ended; once released, the new g4api learns how it did.
+        let before = text(try await server.json(client, "/api/v1/jobs/\(id)", token: token)["phase"]) ?? ""
+        #expect(before == "running" || before == "submitted", "phase \(before) before the run was released")
+        Products.release(workdir)
         var phase = ""
-        for _ in 0..<300 {
+        try await Wait.until("the job to end") {
             phase = text(try await server.json(client, "/api/v1/jobs/\(id)", token: token)["phase"]) ?? ""
-            if phase == "completed" || phase == "failed" { break }
-            try await Task.sleep(for: .milliseconds(100))
+            return JobState(rawValue: phase)?.isTerminal == true
         }
         #expect(phase == "completed")
-        let log = try String(contentsOfFile: workdir + "/stdout.log", encoding: .utf8)
+        let log = try String(contentsOfFile: workdir.path + "/stdout.log", encoding: .utf8)
         #expect(log.components(separatedBy: "fake g4sim done").count == 2)
     }
 }
