@@ -60,7 +60,9 @@ public enum OpenAPIDocument {
               operationId: createJob
               summary: Submit a simulation
               description: >-
-                Validates, stores durably (fsync'ed) and queues the job; a dispatcher hands it to its backend.
+                Validates, stores durably (fsync'ed) and queues the job; a sync loop (in g4api or g4sync) hands it to its
+                backend. With backend slurm, the job's scheduler placement is checked against the Slurm user's
+                associations first (422 listing the allowed values).
                 Fields left out take the values of GADGET-4's DM-L50-N128 example with the softening scaled to the
                 mean particle spacing. Bodies over 1 MiB are refused with 413.
               parameters:
@@ -133,8 +135,8 @@ public enum OpenAPIDocument {
               operationId: cancelJob
               summary: Cancel a job
               description: >-
-                Idempotent. A queued job is cancelled at once; a running one is signalled (SIGTERM, then SIGKILL after
-                a grace period) and becomes cancelled when its processes are gone.
+                Idempotent. A queued job is cancelled at once; a running one is stopped by its backend (local: SIGUSR1,
+                then SIGKILL after a grace period; Slurm: scancel) and becomes cancelled when its run has ended.
               responses:
                 '202':
                   description: Cancelled or being cancelled.
@@ -144,6 +146,20 @@ public enum OpenAPIDocument {
                 '401': {$ref: '#/components/responses/Unauthorized'}
                 '404': {$ref: '#/components/responses/NotFound'}
                 '409': {$ref: '#/components/responses/Conflict'}
+          /api/v1/jobs/{id}/script:
+            parameters:
+              - $ref: '#/components/parameters/JobID'
+            get:
+              operationId: getJobScript
+              summary: The batch script of the job's latest attempt, as submitted (Slurm)
+              responses:
+                '200':
+                  description: The script.
+                  content:
+                    text/plain:
+                      schema: {type: string}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '404': {$ref: '#/components/responses/NotFound'}
           /api/v1/simulations/{id}/status:
             parameters:
               - $ref: '#/components/parameters/JobID'
@@ -316,7 +332,50 @@ public enum OpenAPIDocument {
                   description: GADGET-4 parameters by name (see g4sim params list); paths and limits are set by the service.
                   additionalProperties: {type: [number, string, boolean]}
                 resources: {$ref: '#/components/schemas/Resources'}
-                backend: {type: string, enum: [local, slurm, kubernetes, auto], default: local}
+                scheduler: {$ref: '#/components/schemas/Placement'}
+                backend: {type: string, enum: [local, slurm, kubernetes, auto], default: auto, description: 'auto (or none) is the server''s default backend; a backend the server does not have is refused (422).'}
+            Placement:
+              type: object
+              additionalProperties: false
+              description: Where a batch scheduler puts the job (Slurm); absent values take the site's defaults.
+              properties:
+                partition: {type: [string, 'null'], pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$'}
+                account: {type: [string, 'null'], pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$'}
+                qos: {type: [string, 'null'], pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$'}
+            Attempt:
+              type: object
+              description: One hand-over of the job to a backend, and how it ended.
+              required: [attempt, backend, resumed, memory_mb, why, submitted_at, accounting]
+              properties:
+                attempt: {type: integer, minimum: 1}
+                backend: {type: string}
+                scheduler_job_id: {type: [string, 'null']}
+                resumed: {type: boolean, description: Continued from restart files.}
+                memory_mb: {type: integer, description: Memory per rank this attempt asked for.}
+                why: {type: string, description: Why this attempt was made (first attempt, or why it was resubmitted).}
+                submitted_at: {type: string, format: date-time}
+                ended_at: {type: [string, 'null'], format: date-time}
+                ending: {type: [string, 'null'], enum: [completed, failed, resume_me, time_limit, preempted, out_of_memory, node_failure, boot_failure, deadline, cancelled, lost, null]}
+                exit_code: {type: [integer, 'null']}
+                reason: {type: [string, 'null'], description: The scheduler's words.}
+                counts_against_limit: {type: [boolean, 'null']}
+                accounting:
+                  type: array
+                  description: The scheduler's accounting (Slurm's sacct) of the allocation (step "") and each step.
+                  items: {$ref: '#/components/schemas/AccountingRow'}
+            AccountingRow:
+              type: object
+              required: [step, state, exit_code]
+              properties:
+                step: {type: string}
+                state: {type: string}
+                exit_code: {type: string, description: 'code:signal'}
+                elapsed_seconds: {type: [integer, 'null']}
+                total_cpu_seconds: {type: [number, 'null']}
+                max_rss_kb: {type: [integer, 'null']}
+                node_list: {type: [string, 'null']}
+                start: {type: [string, 'null']}
+                end: {type: [string, 'null']}
             Job:
               type: object
               required: [id, name, status, phase, owner, created_at]
@@ -333,7 +392,8 @@ public enum OpenAPIDocument {
                 parameters: {type: object, description: 'The parameters object as submitted.', additionalProperties: {type: [number, string]}}
                 effective_parameters: {type: object, description: 'Every GADGET-4 parameter the solver reads (single-job responses only).', additionalProperties: {type: [number, string]}}
                 resources: {$ref: '#/components/schemas/Resources'}
-                backend: {type: string}
+                scheduler: {$ref: '#/components/schemas/Placement'}
+                backend: {type: string, enum: [local, slurm, kubernetes]}
                 progress: {type: number, minimum: 0, maximum: 100}
                 cancel_requested: {type: boolean}
                 scheduler_job_id: {type: [string, 'null']}
@@ -345,6 +405,7 @@ public enum OpenAPIDocument {
                 submitted_at: {type: [string, 'null'], format: date-time}
                 started_at: {type: [string, 'null'], format: date-time}
                 completed_at: {type: [string, 'null'], format: date-time}
+                history: {type: array, description: 'Every attempt, oldest first (single-job responses only).', items: {$ref: '#/components/schemas/Attempt'}}
             JobList:
               type: object
               required: [jobs, total, page, page_size, next_cursor]
