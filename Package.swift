@@ -41,6 +41,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // Scheduler templates (templates/).
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        // The Kubernetes backend: TLS to the API server, kubeconfig (YAML).
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // System libraries: pkg-config supplies include paths and link flags.
@@ -87,6 +90,10 @@ let package = Package(
             "Jobs", "RunContract", .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Sync", dependencies: [
             "Jobs", "JobStore", "Scheduling", "RunContract", .product(name: "Logging", package: "swift-log"),
@@ -160,6 +167,11 @@ let package = Package(
             "Jobs", "ServiceTestSupport", "g4sim", "g4api", "g4sync",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
+        // Against the stand-in Kubernetes API server (fake_kube_api.py), which checks every Job against the strict schemas.
+        .testTarget(name: "KubernetesTests", dependencies: [
+            "Jobs", "Scheduling", "ServiceTestSupport", "g4sim", "g4api", "g4sync",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ], exclude: ["fake_kube_api.py"]),
         .testTarget(name: "SubmissionAPITests", dependencies: [
             "SubmissionAPI", "JobStore", "Scheduling", "Sync", "Jobs", "RunContract", "ServiceSetup", "ServiceTestSupport",
             "g4sim", "g4api", "g4sync",

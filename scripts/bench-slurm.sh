@@ -8,17 +8,21 @@
 # g4api only submits (SYNC=submit); g4sync watches (SYNC=watch) with
 # SLURM_POLL_SECONDS (default 10, as on a real site). The jobs run a stand-in
 # solver that exits at once: the numbers are the sync loop's, not g4sim's.
-# Usage: scripts/bench-slurm.sh [jobs] (default 500)
+# Usage: scripts/bench-slurm.sh [jobs] (default 500); BUILD=debug uses the
+# debug binaries (an upper bound on the pass time, without a release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${1:-500}
 poll=${SLURM_POLL_SECONDS:-10}
 scripts/setup.sh
 slurm/install-packages
-swift build -c release --product g4api --product g4sync > /dev/null
-bin=$PWD/.build/release
+build=${BUILD:-release}
+swift build -c "$build" --product g4api > /dev/null
+swift build -c "$build" --product g4sync > /dev/null
+bin=$PWD/.build/$build
 
 work=$(mktemp -d /tmp/g4bench-slurm-XXXX)
+chmod 755 "$work"  # slurmrestd runs as an unprivileged user and reads the config below it
 cluster=$work/cluster
 cleanup() {
   [ -n "${api_pid:-}" ] && kill "$api_pid" 2>/dev/null || true

@@ -102,11 +102,16 @@ public struct Job: Sendable, Equatable {
 
     /// The parameter file for an attempt with `memoryMB` per rank: the stored
     /// file with its MaxMemSize line changed (an out-of-memory resubmission
-    /// raises the memory, and g4sim's own limit must follow).
-    public func parameterFile(memoryMB: Int) -> String {
+    /// raises the memory, and g4sim's own limit must follow), and TimeLimitCPU
+    /// where a backend's own deadline needs g4sim to stop earlier.
+    public func parameterFile(memoryMB: Int, timeLimitSeconds: Int? = nil) -> String {
         var lines = parameterFile.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        for i in lines.indices where lines[i].split(separator: " ", maxSplits: 1).first == "MaxMemSize" {
-            lines[i] = "MaxMemSize" + String(repeating: " ", count: 25) + String(memoryMB)
+        for i in lines.indices {
+            switch lines[i].split(separator: " ", maxSplits: 1).first {
+            case "MaxMemSize": lines[i] = "MaxMemSize" + String(repeating: " ", count: 25) + String(memoryMB)
+            case "TimeLimitCPU" where timeLimitSeconds != nil: lines[i] = "TimeLimitCPU" + String(repeating: " ", count: 23) + String(timeLimitSeconds!)
+            default: break
+            }
         }
         return lines.joined(separator: "\n")
     }

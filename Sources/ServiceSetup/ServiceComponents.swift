@@ -20,6 +20,7 @@ public struct ServiceComponents: Sendable {
         var settings = SyncSettings()
         settings.pollSeconds[.local] = try configuration.seconds("LOCAL_POLL_SECONDS", default: 0.5, minimum: 0.05)
         settings.pollSeconds[.slurm] = try configuration.seconds("SLURM_POLL_SECONDS", default: 15, minimum: 0.2)
+        settings.pollSeconds[.kubernetes] = try configuration.seconds("KUBERNETES_POLL_SECONDS", default: 10, minimum: 0.2)
         let policy = EndingPolicy(maxAttempts: try configuration.positiveInteger("MAX_ATTEMPTS", default: 5))
         let store = try await openStore(configuration, logger: logger)
         return ServiceComponents(configuration: configuration, store: store, registry: registry, syncSettings: settings, policy: policy)
@@ -79,8 +80,10 @@ public struct ServiceComponents: Sendable {
                 backends.append(local)
             case .slurm?:
                 backends.append(try await slurmBackend(configuration, logger: logger))
+            case .kubernetes?:
+                backends.append(try kubernetesBackend(configuration))
             default:
-                throw ConfigurationError("BACKENDS: unknown or not yet available backend \(name); available: local, slurm")
+                throw ConfigurationError("BACKENDS: unknown backend \(name); available: local, slurm, kubernetes")
             }
         }
         var defaultKind: BackendKind?
@@ -105,6 +108,27 @@ public struct ServiceComponents: Sendable {
         let g4sim = c.values["SLURM_G4SIM"] ?? c.g4sim
         return try SlurmBackend(.init(jobsDirectory: jobs, g4sim: g4sim, user: user, site: site), client: client,
                                 script: try BatchScript(templatePath: template), logger: Logger(label: "g4.backend.slurm"))
+    }
+
+    /// The Kubernetes backend from the KUBERNETES_* settings: credentials
+    /// from KUBECONFIG when set, else the pod's service account.
+    static func kubernetesBackend(_ c: ServiceConfiguration) throws -> KubernetesBackend {
+        var credentials = try c.values["KUBECONFIG"].map { try KubernetesCredentials.kubeconfig(at: $0) } ?? KubernetesCredentials.inCluster()
+        if let namespace = c.values["KUBERNETES_NAMESPACE"] { credentials.namespace = namespace }
+        guard let image = c.values["KUBERNETES_IMAGE"] else { throw ConfigurationError("BACKENDS has kubernetes: set KUBERNETES_IMAGE (the compute image)") }
+        guard let claim = c.values["KUBERNETES_PVC"] else { throw ConfigurationError("BACKENDS has kubernetes: set KUBERNETES_PVC (the jobs volume's claim)") }
+        let jobs = URL(fileURLWithPath: c.values["KUBERNETES_JOBS_DIR"] ?? c.resultsDirectory.path, isDirectory: true).standardizedFileURL
+        try FileManager.default.createDirectory(at: jobs, withIntermediateDirectories: true)
+        var settings = KubernetesBackend.Configuration(jobsDirectory: jobs, mountPath: c.values["KUBERNETES_JOBS_MOUNT"] ?? "/jobs",
+                                                       claimName: claim, image: image)
+        if let g4sim = c.values["KUBERNETES_G4SIM"] { settings.g4sim = g4sim }
+        settings.runAsUser = try c.positiveInteger("KUBERNETES_RUN_AS_USER", default: 1000)
+        settings.serviceAccountName = c.values["KUBERNETES_SERVICE_ACCOUNT"]
+        settings.ttlSecondsAfterFinished = try c.positiveInteger("KUBERNETES_TTL_SECONDS", default: 3600)
+        if let instance = c.values["KUBERNETES_INSTANCE"] { settings.instance = instance }
+        let client = try KubernetesAPI(credentials, timeout: .seconds(Int64(try c.seconds("KUBERNETES_REQUEST_TIMEOUT", default: 30, minimum: 1))))
+        return try KubernetesBackend(settings, client: client, templatePath: c.templatePath("kubernetes/g4sim-job.json.mustache"),
+                                     logger: Logger(label: "g4.backend.kubernetes"))
     }
 
     static func currentUser() -> String {
