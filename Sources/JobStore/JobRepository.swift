@@ -46,8 +46,14 @@ public protocol RunRecords: Sendable {
     func claimJobs(backend: BackendKind, owner: String, limit: Int, leaseSeconds: Int) async throws -> [ClaimedJob]
     /// Extends `owner`'s claim to `leaseSeconds` from now; false when the claim is no longer its own.
     func renewClaim(jobID: String, owner: String, leaseSeconds: Int) async throws -> Bool
-    /// Gives a claim back without submitting; the job waits until `notBefore` (µs), if given.
-    func releaseClaim(jobID: String, owner: String, notBefore: Int64?) async throws
+    /// Gives a claim back without submitting; the job waits until `notBefore`
+    /// (µs), if given. `untouched`: nothing of this claim or an earlier one
+    /// can have reached the backend, so the next claimer need not look for a run.
+    func releaseClaim(jobID: String, owner: String, notBefore: Int64?, untouched: Bool) async throws
+    /// Moves a queued job that `owner` claims, and whose request allows it,
+    /// from backend `from` to `to`, with `note` as its message (why); gives
+    /// the claim up. False when the job is no longer such a job.
+    func fallBack(jobID: String, owner: String, from: BackendKind, to: BackendKind, note: String) async throws -> Bool
     /// The submission went through: the job becomes `submitted` (only while
     /// `owner` still holds the claim of this attempt) and the attempt is
     /// recorded, in one transaction. nil when the job changed meanwhile
@@ -125,8 +131,11 @@ public struct JobChanges: Sendable {
     /// Memory per rank for the next attempts (an out-of-memory resubmission raises it).
     public var memoryMB: Int?
     public var solverProgress: SolverProgress?
+    /// Another backend for the next attempts (a fallback).
+    public var backend: BackendKind?
     public init(progress: Double? = nil, schedulerJobID: String? = nil, exitCode: Int? = nil, errorMessage: String? = nil,
-                backendData: String? = nil, memoryMB: Int? = nil, solverProgress: SolverProgress? = nil) {
+                backendData: String? = nil, memoryMB: Int? = nil, solverProgress: SolverProgress? = nil, backend: BackendKind? = nil) {
+        self.backend = backend
         self.progress = progress
         self.schedulerJobID = schedulerJobID
         self.exitCode = exitCode

@@ -40,11 +40,22 @@ extension PostgresJobRepository {
         return !rows.isEmpty
     }
 
-    public func releaseClaim(jobID: String, owner: String, notBefore: Int64?) async throws {
+    public func releaseClaim(jobID: String, owner: String, notBefore: Int64?, untouched: Bool) async throws {
         try await client.query(PostgresQuery(unsafeSQL: """
-            UPDATE jobs SET claimed_by = NULL, claimed_until = 0, not_before = COALESCE($1, not_before)
+            UPDATE jobs SET claimed_by = NULL, claimed_until = 0, not_before = COALESCE($1, not_before),
+              launching_attempt = CASE WHEN $4 THEN 0 ELSE launching_attempt END
             WHERE id = $2 AND claimed_by = $3
-            """, binds: Self.binds([.int(notBefore.map(Int.init)), .text(jobID), .text(owner)])))
+            """, binds: Self.binds([.int(notBefore.map(Int.init)), .text(jobID), .text(owner), .bool(untouched)])))
+    }
+
+    public func fallBack(jobID: String, owner: String, from: BackendKind, to: BackendKind, note: String) async throws -> Bool {
+        let rows = try await client.query(PostgresQuery(unsafeSQL: """
+            UPDATE jobs SET backend = $1, error_message = $2, updated_at = $3, claimed_by = NULL, claimed_until = 0, not_before = 0
+            WHERE id = $4 AND claimed_by = $5 AND backend = $6 AND may_fall_back AND state IN ('queued', 'requeued')
+            RETURNING id
+            """, binds: Self.binds([.text(to.rawValue), .text(note), .int(Int(Clock.microseconds())), .text(jobID), .text(owner),
+                                    .text(from.rawValue)])), logger: logger).collect()
+        return rows.count == 1
     }
 
     public func recordSubmission(_ attempt: JobAttempt, owner: String, backendData: String, memoryMB: Int) async throws -> Job? {

@@ -166,6 +166,7 @@ public final class SQLiteJobRepository: JobStorage, @unchecked Sendable {
         if let v = c.errorMessage { sets.append("error_message = ?"); arguments.append(v) }
         if let v = c.backendData { sets.append("backend_data = ?"); arguments.append(v) }
         if let v = c.memoryMB { sets.append("memory_mb = ?"); arguments.append(v) }
+        if let v = c.backend { sets.append("backend = ?"); arguments.append(v.rawValue) }
         if let v = c.solverProgress { sets.append("solver_progress = ?"); arguments.append(String(decoding: v.encoded(), as: UTF8.self)) }
     }
 
@@ -241,7 +242,7 @@ public final class SQLiteJobRepository: JobStorage, @unchecked Sendable {
                    exitCode: row[19], errorMessage: row[20], backendData: row[21],
                    solverProgress: (row[34] as String?).flatMap { SolverProgress.decode(Data($0.utf8)) }, idempotencyKey: row[22],
                    requestHash: row[23], attempts: row[24], createdAt: row[25], updatedAt: row[26], submittedAt: row[27],
-                   startedAt: row[28], finishedAt: row[29])
+                   startedAt: row[28], finishedAt: row[29], mayFallBack: row[35])
     }
 
     static func arguments(_ j: Job) -> StatementArguments {
@@ -252,7 +253,7 @@ public final class SQLiteJobRepository: JobStorage, @unchecked Sendable {
             j.exitCode, j.errorMessage, j.backendData, j.idempotencyKey, j.requestHash, j.attempts, j.createdAt,
             j.updatedAt, j.submittedAt, j.startedAt, j.finishedAt, j.requestParametersJSON,
             j.placement.partition, j.placement.account, j.placement.qos,
-            j.solverProgress.map { String(decoding: $0.encoded(), as: UTF8.self) },
+            j.solverProgress.map { String(decoding: $0.encoded(), as: UTF8.self) }, j.mayFallBack,
         ]
         return StatementArguments(values)
     }

@@ -39,12 +39,23 @@ extension SQLiteJobRepository {
         }
     }
 
-    public func releaseClaim(jobID: String, owner: String, notBefore: Int64?) async throws {
+    public func releaseClaim(jobID: String, owner: String, notBefore: Int64?, untouched: Bool) async throws {
         try await pool.write { db in
             try db.execute(sql: """
-                UPDATE jobs SET claimed_by = NULL, claimed_until = 0, not_before = COALESCE(?, not_before)
+                UPDATE jobs SET claimed_by = NULL, claimed_until = 0, not_before = COALESCE(?, not_before),
+                  launching_attempt = CASE WHEN ? THEN 0 ELSE launching_attempt END
                 WHERE id = ? AND claimed_by = ?
-                """, arguments: [notBefore, jobID, owner])
+                """, arguments: [notBefore, untouched, jobID, owner])
+        }
+    }
+
+    public func fallBack(jobID: String, owner: String, from: BackendKind, to: BackendKind, note: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: """
+                UPDATE jobs SET backend = ?, error_message = ?, updated_at = ?, claimed_by = NULL, claimed_until = 0, not_before = 0
+                WHERE id = ? AND claimed_by = ? AND backend = ? AND may_fall_back = 1 AND state IN ('queued', 'requeued')
+                """, arguments: [to.rawValue, note, Clock.microseconds(), jobID, owner, from.rawValue])
+            return db.changesCount == 1
         }
     }
 

@@ -67,7 +67,8 @@ enum Schema {
     ///   several submitters hands a job over) with `launching_attempt`, the
     ///   attempt a claimer started to hand over (a later claimer of the same
     ///   attempt first looks for a run the earlier one may have started), and
-    ///   `not_before` (backoff after the scheduler could not take it).
+    ///   `not_before` (backoff after the scheduler could not take it);
+    ///   `may_fall_back` (the request said `auto`).
     /// - job_attempts / job_accounting: the history of submissions, with the
     ///   scheduler's accounting per step.
     /// - log_chunks: stdout/stderr copied into the store by byte offset (a
@@ -85,6 +86,7 @@ enum Schema {
             "ALTER TABLE jobs ADD COLUMN claimed_until \(int) NOT NULL DEFAULT 0",
             "ALTER TABLE jobs ADD COLUMN launching_attempt \(int) NOT NULL DEFAULT 0",
             "ALTER TABLE jobs ADD COLUMN not_before \(int) NOT NULL DEFAULT 0",
+            "ALTER TABLE jobs ADD COLUMN may_fall_back \(d.boolean) NOT NULL DEFAULT \(d.falseValue)",
             "CREATE INDEX jobs_backend_state ON jobs(backend, state, created_at)",
             """
             CREATE TABLE job_attempts (
@@ -120,7 +122,7 @@ enum Schema {
         id, owner, name, description, simulator_type, num_particles, box_size, parameters, parameter_file, output_list, \
         ranks, nodes, wall_clock_limit, memory_mb, backend, state, progress, cancel_requested, scheduler_job_id, exit_code, \
         error_message, backend_data, idempotency_key, request_hash, attempts, created_at, updated_at, submitted_at, \
-        started_at, finished_at, request_parameters, partition, account, qos, solver_progress
+        started_at, finished_at, request_parameters, partition, account, qos, solver_progress, may_fall_back
         """
     /// The same, without the three large texts that listings never show.
     /// (Large texts are stored last in a row, so the small columns are read

@@ -23,6 +23,10 @@ public struct Job: Sendable, Equatable {
     public var placement: Placement
     /// Concrete: `auto` was resolved when the job was stored.
     public var backend: BackendKind
+    /// The request left the backend to the service (`auto`), so the sync
+    /// loop may move the job to the next configured backend when this one
+    /// cannot take it (Slurm's controller unreachable, a partition inactive).
+    public var mayFallBack: Bool
     public internal(set) var state: JobState
     /// 0-100.
     public var progress: Double
@@ -56,7 +60,7 @@ public struct Job: Sendable, Equatable {
                   requestParametersJSON: spec.requestParametersJSON, parameterFile: rendered.file, outputList: spec.outputListText,
                   resources: spec.resources, placement: spec.placement, backend: backend, state: .queued, progress: 0,
                   cancelRequested: false, idempotencyKey: idempotencyKey, requestHash: requestHash, attempts: 0,
-                  createdAt: now, updatedAt: now)
+                  createdAt: now, updatedAt: now, mayFallBack: spec.backend == .auto)
     }
 
     /// Every field as stored; only stores call this (they read back what a
@@ -67,7 +71,9 @@ public struct Job: Sendable, Equatable {
                 cancelRequested: Bool, schedulerJobID: String? = nil, exitCode: Int? = nil, errorMessage: String? = nil,
                 backendData: String? = nil, solverProgress: SolverProgress? = nil,
                 idempotencyKey: String? = nil, requestHash: String? = nil, attempts: Int, createdAt: Int64,
-                updatedAt: Int64, submittedAt: Int64? = nil, startedAt: Int64? = nil, finishedAt: Int64? = nil) {
+                updatedAt: Int64, submittedAt: Int64? = nil, startedAt: Int64? = nil, finishedAt: Int64? = nil,
+                mayFallBack: Bool = false) {
+        self.mayFallBack = mayFallBack
         self.id = id
         self.owner = owner
         self.name = name

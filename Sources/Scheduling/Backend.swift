@@ -88,17 +88,26 @@ public enum SubmitError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The scheduler cannot take jobs now (controller down or busy): the job
     /// stays queued and the submitter backs off.
     case unavailable(String)
+    /// The scheduler could not be reached at all (connection refused):
+    /// certainly nothing was submitted, so the job may go elsewhere.
+    case unreachable(String)
     /// The scheduler's RPC rate limit: back off harder.
     case rateLimited(String)
     /// The scheduler refused this job (an invalid partition, too many
     /// nodes): the job fails with the scheduler's words.
     case refused(String)
+    /// The scheduler cannot run this job for a reason of its own that
+    /// another backend need not share (its partition is inactive): a job
+    /// that may fall back goes to the next backend, any other fails.
+    case unsuitable(String)
 
     public var description: String {
         switch self {
         case .unavailable(let m): "scheduler unavailable: \(m)"
+        case .unreachable(let m): "scheduler unreachable: \(m)"
         case .rateLimited(let m): "scheduler rate limit: \(m)"
         case .refused(let m): m
+        case .unsuitable(let m): m
         }
     }
 }

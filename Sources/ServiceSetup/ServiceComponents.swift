@@ -21,6 +21,7 @@ public struct ServiceComponents: Sendable {
         settings.pollSeconds[.local] = try configuration.seconds("LOCAL_POLL_SECONDS", default: 0.5, minimum: 0.05)
         settings.pollSeconds[.slurm] = try configuration.seconds("SLURM_POLL_SECONDS", default: 15, minimum: 0.2)
         settings.pollSeconds[.kubernetes] = try configuration.seconds("KUBERNETES_POLL_SECONDS", default: 10, minimum: 0.2)
+        settings.fallbackAfterSeconds = try configuration.seconds("FALLBACK_AFTER_SECONDS", default: 300, minimum: 0)
         let policy = EndingPolicy(maxAttempts: try configuration.positiveInteger("MAX_ATTEMPTS", default: 5))
         let store = try await openStore(configuration, logger: logger)
         return ServiceComponents(configuration: configuration, store: store, registry: registry, syncSettings: settings, policy: policy)

@@ -25,6 +25,7 @@ public struct ServiceConfiguration: Sendable {
         "BACKENDS": "comma-separated backends to run jobs on: local, slurm, kubernetes (default local)",
         "DEFAULT_BACKEND": "the backend a job without one (or with auto) goes to (default: the first of BACKENDS)",
         "SYNC": "which sync loops this process runs: submit,watch (default), submit, watch or none; with a g4sync sidecar, g4api runs submit or none",
+        "FALLBACK_AFTER_SECONDS": "a backend that has not taken jobs for this long hands jobs submitted with backend auto to the next of BACKENDS (default 300)",
         "MAX_ATTEMPTS": "attempts a job may use that count against it: time limits, resumes, out-of-memory retries (default 5)",
         "SLURM_CONF": "slurm.conf of the cluster, passed to every Slurm command (default: Slurm's own)",
         "SLURM_BIN_DIR": "folder of sbatch, squeue, sacct, scancel, sacctmgr (default: PATH)",

@@ -18,6 +18,9 @@ public struct SyncSettings: Sendable {
     /// First and longest wait after a backend could not take jobs.
     public var submitBackoff: Double = 2
     public var maximumBackoff: Double = 300
+    /// A backend that cannot take jobs for this long hands the jobs that
+    /// allow it (their request said `auto`) to the next backend of BACKENDS.
+    public var fallbackAfterSeconds: Double = 300
     /// Accounting of an ended attempt is refreshed this long (rows settle asynchronously).
     public var accountingSettleSeconds: Double = 180
     public init() {}
@@ -101,9 +104,11 @@ public final class SyncService: Sendable {
     /// are re-attached (and their slots counted) before new ones start.
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
-            for backend in backends {
-                let submitter = Submitter(store: store, backend: backend, owner: owner, settings: settings,
-                                          logger: logger.with("backend", backend.kind.rawValue))
+            for (index, backend) in backends.enumerated() {
+                let next = backends.indices.contains(index + 1) ? backends[index + 1].kind : nil
+                let submitter = Submitter(store: store, backend: backend, fallback: next, owner: owner, settings: settings,
+                                          logger: logger.with("backend", backend.kind.rawValue),
+                                          handedOver: { [submitWakeups] kind in submitWakeups[kind]?.yield() })
                 let watcher = Watcher(store: store, backend: backend, owner: owner, settings: settings, policy: policy,
                                       logger: logger.with("backend", backend.kind.rawValue),
                                       requeued: { [submitWakeups] in submitWakeups[backend.kind]?.yield() })

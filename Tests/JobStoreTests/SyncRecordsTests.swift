@@ -74,9 +74,9 @@ import Testing
         defer { Task { try? await store.close() } }
         let job = try #require(try await insert(store, 1).first)
         _ = try await store.claimJobs(backend: .slurm, owner: "a", limit: 1, leaseSeconds: 300)
-        try await store.releaseClaim(jobID: job.id, owner: "a", notBefore: Clock.microseconds() + 3_600_000_000)
+        try await store.releaseClaim(jobID: job.id, owner: "a", notBefore: Clock.microseconds() + 3_600_000_000, untouched: false)
         #expect(try await store.claimJobs(backend: .slurm, owner: "b", limit: 1, leaseSeconds: 300).isEmpty)
-        try await store.releaseClaim(jobID: job.id, owner: "b", notBefore: nil)  // not b's: no effect
+        try await store.releaseClaim(jobID: job.id, owner: "b", notBefore: nil, untouched: true)  // not b's: no effect
         _ = try await store.claimJobs(backend: .slurm, owner: "b", limit: 1, leaseSeconds: 300)
         #expect(try await store.job(id: job.id, owner: nil)?.state == .queued)
     }

@@ -63,7 +63,7 @@ struct SlurmParsingTests {
     @Test func sbatchComplaintsAreSortedIntoRetryOrRefuse() {
         let cases: [(String, SubmitError)] = [
             ("sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)",
-             .unavailable("sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)")),
+             .unreachable("sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)")),
             ("sbatch: error: Batch job submission failed: Socket timed out on send/recv operation",
              .unavailable("sbatch: error: Batch job submission failed: Socket timed out on send/recv operation")),
             ("sbatch: error: Batch job submission failed: Rate limit exceeded, please retry momentarily",

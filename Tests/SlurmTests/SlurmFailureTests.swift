@@ -232,3 +232,76 @@ extension SlurmClusterTests {
         #expect(script.contains("#SBATCH --mem-per-cpu=150M"))
     }
 }
+
+extension SlurmClusterTests {
+    /// Fallback with BACKENDS=slurm,kubernetes (Kubernetes: the stand-in API
+    /// server). A job refused by Slurm because its partition is inactive goes
+    /// to Kubernetes at once if its request left the backend to the service,
+    /// and fails with Slurm's words if it asked for Slurm. With slurmctld
+    /// stopped, `auto` jobs go to Kubernetes after FALLBACK_AFTER_SECONDS and
+    /// run there, while a job that asked for Slurm stays queued and runs on
+    /// Slurm once the controller is back; nothing reaches Slurm twice. Each
+    /// job's history names the backend that ran it and why.
+    @Test func autoJobsFallBackToKubernetes() async throws {
+        let cluster = try await SlurmTestCluster.oneNode()
+        let kubernetes = try await FakeKubernetes.started()
+        let solver = try Products.fakeSolver(in: Products.scratch("slurm-fallback-solver"))
+        let jobs = cluster.jobsDirectory("fallback")
+        let (server, token, _) = try await server(cluster, "fallback", g4sim: solver, environment: [
+            "BACKENDS": "slurm,kubernetes", "FALLBACK_AFTER_SECONDS": "2",
+            "KUBECONFIG": kubernetes.kubeconfig, "KUBERNETES_IMAGE": "registry.example.org/g4/g4sim:test", "KUBERNETES_PVC": "g4-jobs",
+            "KUBERNETES_JOBS_DIR": jobs.path, "KUBERNETES_JOBS_MOUNT": jobs.path, "KUBERNETES_G4SIM": solver,
+            "KUBERNETES_POLL_SECONDS": "0.3", "KUBERNETES_INSTANCE": "g4-fallback",
+        ])
+        defer { server.kill(SIGTERM) }
+        func history(_ job: JSONValue) -> [(backend: String, why: String)] {
+            items(job["history"]).map { (text($0["backend"]) ?? "?", text($0["why"]) ?? "?") }
+        }
+
+        // An inactive partition.
+        try cluster.run("scontrol", ["update", "PartitionName=long", "State=INACTIVE"])
+        var partitionBack = false
+        defer { if !partitionBack { _ = try? cluster.run("scontrol", ["update", "PartitionName=long", "State=UP"]) } }
+        let movable = try await server.submit(client, #"{"name": "inactive auto", "scheduler": {"partition": "long"}, "resources": {"memory_mb": 100}}"#, token: token)
+        let pinned = try await server.submit(client, #"{"name": "inactive slurm", "backend": "slurm", "scheduler": {"partition": "long"}, "resources": {"memory_mb": 100}}"#, token: token)
+        let moved = try await server.waitForEnd(client, movable, token: token)
+        #expect(text(moved["phase"]) == "completed" && text(moved["backend"]) == "kubernetes", "\(moved)")
+        #expect(history(moved).map(\.backend) == ["kubernetes"] && history(moved).first?.why.contains("Required partition not available") == true,
+                "\(history(moved))")
+        let failed = try await server.waitForEnd(client, pinned, token: token)
+        #expect(text(failed["phase"]) == "failed" && text(failed["error_message"])?.contains("Required partition not available") == true, "\(failed)")
+        try cluster.run("scontrol", ["update", "PartitionName=long", "State=UP"])
+        partitionBack = true
+
+        // The controller unreachable.
+        try cluster.stopDaemon("slurmctld")
+        var restarted = false
+        defer { if !restarted { try? cluster.startDaemon("slurmctld") } }
+        let auto = try await (0..<3).asyncMap { i in
+            try await server.submit(self.client, #"{"name": "ctld down auto \#(i)", "resources": {"memory_mb": 100}}"#, token: token)
+        }
+        let slurmOnly = try await server.submit(client, #"{"name": "ctld down slurm", "backend": "slurm", "resources": {"memory_mb": 100}}"#, token: token)
+        for id in auto {
+            let job = try await server.waitForEnd(client, id, token: token)
+            #expect(text(job["phase"]) == "completed" && text(job["backend"]) == "kubernetes", "\(job)")
+            #expect(history(job).count == 1 && history(job).first?.why.contains("slurm has not taken jobs for 2 s: handed to kubernetes") == true,
+                    "\(history(job))")
+        }
+        #expect(text(try await server.json(client, "/api/v1/jobs/\(slurmOnly)", token: token)["phase"]) == "queued")
+        try cluster.startDaemon("slurmctld")
+        restarted = true
+        let ranOnSlurm = try await server.waitForEnd(client, slurmOnly, token: token)
+        #expect(text(ranOnSlurm["phase"]) == "completed" && history(ranOnSlurm).map(\.backend) == ["slurm"], "\(ranOnSlurm)")
+        let comments = try cluster.sacct("JobIDRaw,Comment").map { $0.count > 1 ? $0[1] : "" }
+        for id in auto + [movable] { #expect(!comments.contains { $0.hasPrefix("g4:\(id):") }, "\(id) reached Slurm") }
+        #expect(comments.filter { $0.hasPrefix("g4:\(slurmOnly):") } == ["g4:\(slurmOnly):1"])
+    }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var out: [T] = []
+        for element in self { out.append(try await transform(element)) }
+        return out
+    }
+}

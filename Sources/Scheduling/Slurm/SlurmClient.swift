@@ -115,7 +115,7 @@ public struct SlurmCommandLine: SlurmClient {
         do {
             result = try await run("sbatch", ["--parsable", path])
         } catch {
-            throw .unavailable("sbatch could not be run: \(error)")
+            throw .unreachable("sbatch could not be run: \(error)")
         }
         if result.timedOut {
             throw .unavailable("sbatch did not answer within \(runner.timeout) (the job may still have been queued)")

@@ -140,10 +140,14 @@ public enum SlurmMessages {
         let text = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
         let message = text.split(whereSeparator: \.isNewline).last.map(String.init) ?? text
         if text.contains("Rate limit exceeded") { return .rateLimited(message) }
+        // A refused connection: the request never reached slurmctld.
+        if text.contains("Unable to contact slurm controller (connect failure)") { return .unreachable(message) }
         if unavailable.contains(where: { text.contains($0) }) { return .unavailable(message) }
+        let cleaned = message.replacingOccurrences(of: "sbatch: error: ", with: "")
+        // An inactive or draining partition takes no jobs; another backend may.
+        if text.contains("Required partition not available") { return .unsuitable("Slurm cannot take the job: \(cleaned)") }
         // Everything else is about the job itself (partition, account, QoS,
         // node configuration, limits): Slurm's own words for the job's error.
-        let cleaned = message.replacingOccurrences(of: "sbatch: error: ", with: "")
         return .refused("Slurm refused the job: \(cleaned)")
     }
 }
