@@ -163,6 +163,8 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        // k8s/ rendered by kustomize and checked against the strict schemas; docker/ checked against ldd.
+        .testTarget(name: "DeploymentTests", dependencies: ["ServiceTestSupport"], exclude: ["k8s_check.py"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Parameters"]),
         .testTarget(name: "JobStoreTests", dependencies: [
             "JobStore", "Jobs", "ServiceTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
