@@ -30,6 +30,14 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# k8s/ is rendered with `kubectl kustomize` (kustomize ≥ 4 for `labels`); the
+# machines come with kubectl 1.32, Debian's kubernetes-client is the fallback.
+if [ $with_python = 1 ] && ! command -v kubectl >/dev/null; then
+  echo "setup: installing kubernetes-client (kubectl)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
+fi
+
 # The tests' Slurm clusters (slurm/cluster): Slurm 22.05, munge, MariaDB, iproute2.
 [ $with_python = 1 ] && slurm/install-packages
 
@@ -40,7 +48,7 @@ if [ $with_python = 1 ]; then
   venv=.build/test-venv
   # (Re)installed whenever Tests/requirements.txt differs from what the venv was made with.
   if [ ! -x "$venv/bin/python" ] || ! cmp -s Tests/requirements.txt "$venv/requirements.txt"; then
-    echo "setup: installing Tests/requirements.txt into $venv (h5py, numpy, scipy, colossus, pynbody, openapi-spec-validator)"
+    echo "setup: installing Tests/requirements.txt into $venv (h5py, numpy, scipy, colossus, pynbody, openapi-spec-validator, moto, jsonschema)"
     mkdir -p .build
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q -r Tests/requirements.txt

@@ -113,9 +113,19 @@ public struct ServiceComponents: Sendable {
 
     /// The Kubernetes backend from the KUBERNETES_* settings: credentials
     /// from KUBECONFIG when set, else the pod's service account.
+    /// A process that runs no sync loop (g4api with SYNC=none) never calls
+    /// the API and may have no credentials; any other fails to start without them.
     static func kubernetesBackend(_ c: ServiceConfiguration) throws -> KubernetesBackend {
-        var credentials = try c.values["KUBECONFIG"].map { try KubernetesCredentials.kubeconfig(at: $0) } ?? KubernetesCredentials.inCluster()
-        if let namespace = c.values["KUBERNETES_NAMESPACE"] { credentials.namespace = namespace }
+        let client: any KubernetesClient
+        let runsNoLoop = try roles(c, default: [.submit, .watch]).isEmpty
+        do {
+            var credentials = try c.values["KUBECONFIG"].map { try KubernetesCredentials.kubeconfig(at: $0) } ?? KubernetesCredentials.inCluster()
+            if let namespace = c.values["KUBERNETES_NAMESPACE"] { credentials.namespace = namespace }
+            client = try KubernetesAPI(credentials, timeout: .seconds(Int64(try c.seconds("KUBERNETES_REQUEST_TIMEOUT", default: 30, minimum: 1))))
+        } catch let error as KubernetesConfigurationError where runsNoLoop {
+            client = UnconfiguredKubernetes(namespace: c.values["KUBERNETES_NAMESPACE"] ?? "default",
+                                            reason: "no Kubernetes credentials in this process (SYNC=none): \(error)")
+        }
         guard let image = c.values["KUBERNETES_IMAGE"] else { throw ConfigurationError("BACKENDS has kubernetes: set KUBERNETES_IMAGE (the compute image)") }
         guard let claim = c.values["KUBERNETES_PVC"] else { throw ConfigurationError("BACKENDS has kubernetes: set KUBERNETES_PVC (the jobs volume's claim)") }
         let jobs = URL(fileURLWithPath: c.values["KUBERNETES_JOBS_DIR"] ?? c.resultsDirectory.path, isDirectory: true).standardizedFileURL
@@ -127,7 +137,6 @@ public struct ServiceComponents: Sendable {
         settings.serviceAccountName = c.values["KUBERNETES_SERVICE_ACCOUNT"]
         settings.ttlSecondsAfterFinished = try c.positiveInteger("KUBERNETES_TTL_SECONDS", default: 3600)
         if let instance = c.values["KUBERNETES_INSTANCE"] { settings.instance = instance }
-        let client = try KubernetesAPI(credentials, timeout: .seconds(Int64(try c.seconds("KUBERNETES_REQUEST_TIMEOUT", default: 30, minimum: 1))))
         return try KubernetesBackend(settings, client: client, templatePath: c.templatePath("kubernetes/g4sim-job.json.mustache"),
                                      logger: Logger(label: "g4.backend.kubernetes"))
     }

@@ -113,3 +113,22 @@ public struct KubePod: Sendable, Decodable, Equatable {
 struct KubeList<Item: Decodable>: Decodable {
     var items: [Item]
 }
+
+/// Stands in for the API client in a process that never talks to the API
+/// (g4api with SYNC=none, which has no service-account token mounted):
+/// every call is `unavailable` with the reason the credentials did not load.
+public struct UnconfiguredKubernetes: KubernetesClient {
+    public let namespace: String
+    let reason: String
+    public init(namespace: String, reason: String) {
+        self.namespace = namespace
+        self.reason = reason
+    }
+    public func createJob(_ manifest: Data) async throws(KubernetesError) { throw .unavailable(reason) }
+    public func jobs(labelSelector: String) async throws(KubernetesError) -> [KubeJob] { throw .unavailable(reason) }
+    public func pods(labelSelector: String) async throws(KubernetesError) -> [KubePod] { throw .unavailable(reason) }
+    public func deleteJob(named name: String) async throws(KubernetesError) { throw .unavailable(reason) }
+    public func podLog(named name: String, container: String, tailLines: Int) async throws(KubernetesError) -> String {
+        throw .unavailable(reason)
+    }
+}
