@@ -23,6 +23,7 @@ let package = Package(
     products: [
         .executable(name: "g4sim", targets: ["g4sim"]),
         .executable(name: "g4api", targets: ["g4api"]),
+        .executable(name: "g4", targets: ["g4"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,6 +39,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // The g4 CLI's HTTP layer, generated from g4api's OpenAPI document.
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
+        .package(url: "https://github.com/swift-server/swift-openapi-async-http-client", from: "1.5.0"),
     ],
     targets: [
         // System libraries: pkg-config supplies include paths and link flags.
@@ -86,7 +90,7 @@ let package = Package(
             "Jobs", "JobStore", "Scheduling", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SubmissionAPI", dependencies: [
-            "Jobs", "JobStore", "Scheduling",
+            "Jobs", "JobStore", "Scheduling", "Parameters", "Cosmology",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
@@ -106,6 +110,15 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+
+        // The users' command-line client: an HTTP client and the code generated from
+        // g4api's OpenAPI document (scripts/generate-client.sh), none of the server's modules.
+        .executableTarget(name: "g4", dependencies: [
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], exclude: ["openapi.yaml", "openapi-generator-config.yaml"]),
 
         .testTarget(name: "ParametersTests", dependencies: ["Parameters"]),
         .testTarget(name: "CosmologyTests", dependencies: ["Cosmology", "TestSupport"],
@@ -130,7 +143,7 @@ let package = Package(
         ]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling", "Sync", "JobStore", "Jobs", "ServiceTestSupport", "g4sim"]),
         .testTarget(name: "SubmissionAPITests", dependencies: [
-            "SubmissionAPI", "JobStore", "Scheduling", "Sync", "Jobs", "ServiceTestSupport", "g4sim", "g4api",
+            "SubmissionAPI", "JobStore", "Scheduling", "Sync", "Jobs", "ServiceTestSupport", "TestSupport", "g4sim", "g4api", "g4",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -9,7 +9,7 @@ import PostgresNIO
 public final class PostgresJobRepository: JobRepository, @unchecked Sendable {
     let client: PostgresClient
     private let runTask: Task<Void, Never>
-    private let logger: Logger
+    let logger: Logger
 
     /// Connects to `url` (`postgresql://user:password@host:port/database`) and migrates.
     public init(url: String, logger: Logger = Logger(label: "g4.store.postgres")) async throws {
@@ -64,7 +64,7 @@ public final class PostgresJobRepository: JobRepository, @unchecked Sendable {
             let now = Clock.microseconds()
             j.createdAt = now
             j.updatedAt = now
-            let placeholders = (1...31).map { "$\($0)" }.joined(separator: ", ")
+            let placeholders = (1...Schema.columnCount).map { "$\($0)" }.joined(separator: ", ")
             let rows = try await connection.query(PostgresQuery(
                 unsafeSQL: "INSERT INTO jobs (\(Schema.insertColumns)) VALUES (\(placeholders)) ON CONFLICT DO NOTHING RETURNING id",
                 binds: Self.binds(Self.values(j))), logger: self.logger).collect()
@@ -226,7 +226,7 @@ public final class PostgresJobRepository: JobRepository, @unchecked Sendable {
                    errorMessage: try os(20), backendData: try os(21), idempotencyKey: try os(22), requestHash: try os(23),
                    attempts: try n(24), createdAt: Int64(try n(25)), updatedAt: Int64(try n(26)),
                    submittedAt: try on(27).map(Int64.init), startedAt: try on(28).map(Int64.init),
-                   finishedAt: try on(29).map(Int64.init))
+                   finishedAt: try on(29).map(Int64.init), sweepID: try os(31), rewritesJSON: try s(32))
     }
 
     static func values(_ j: Job) -> [PGValue] {
@@ -236,7 +236,7 @@ public final class PostgresJobRepository: JobRepository, @unchecked Sendable {
          .text(j.state.rawValue), .double(j.progress), .bool(j.cancelRequested), .text(j.schedulerJobID), .int(j.exitCode),
          .text(j.errorMessage), .text(j.backendData), .text(j.idempotencyKey), .text(j.requestHash), .int(j.attempts),
          .int(Int(j.createdAt)), .int(Int(j.updatedAt)), .int(j.submittedAt.map(Int.init)), .int(j.startedAt.map(Int.init)),
-         .int(j.finishedAt.map(Int.init)), .text(j.requestParametersJSON)]
+         .int(j.finishedAt.map(Int.init)), .text(j.requestParametersJSON), .text(j.sweepID), .text(j.rewritesJSON)]
     }
 
     static func binds(_ values: [PGValue]) -> PostgresBindings {

@@ -230,7 +230,7 @@ public final class SQLiteJobRepository: JobRepository, @unchecked Sendable {
                    backend: backend, state: state, progress: row[16], cancelRequested: row[17], schedulerJobID: row[18],
                    exitCode: row[19], errorMessage: row[20], backendData: row[21], idempotencyKey: row[22],
                    requestHash: row[23], attempts: row[24], createdAt: row[25], updatedAt: row[26], submittedAt: row[27],
-                   startedAt: row[28], finishedAt: row[29])
+                   startedAt: row[28], finishedAt: row[29], sweepID: row[31], rewritesJSON: row[32])
     }
 
     static func arguments(_ j: Job) -> StatementArguments {
@@ -239,7 +239,7 @@ public final class SQLiteJobRepository: JobRepository, @unchecked Sendable {
             j.parameterFile, j.outputList, j.resources.ranks, j.resources.nodes, j.resources.wallClockLimit,
             j.resources.memoryMB, j.backend.rawValue, j.state.rawValue, j.progress, j.cancelRequested, j.schedulerJobID,
             j.exitCode, j.errorMessage, j.backendData, j.idempotencyKey, j.requestHash, j.attempts, j.createdAt,
-            j.updatedAt, j.submittedAt, j.startedAt, j.finishedAt, j.requestParametersJSON,
+            j.updatedAt, j.submittedAt, j.startedAt, j.finishedAt, j.requestParametersJSON, j.sweepID, j.rewritesJSON,
         ]
         return StatementArguments(values)
     }

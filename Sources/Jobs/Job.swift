@@ -39,10 +39,15 @@ public struct Job: Sendable, Equatable {
     public var submittedAt: Int64?
     public var startedAt: Int64?
     public var finishedAt: Int64?
+    /// The sweep this job is a point of (nil: a job of its own). A backend
+    /// that can submit arrays (Slurm) may submit a sweep's jobs as one.
+    public var sweepID: String?
+    /// The service's rewrites of a submitted parameter file (JSON array).
+    public var rewritesJSON: String = "[]"
 
     /// A new job in state `queued`.
     public init(id: String = UUID().uuidString.lowercased(), owner: String, spec: JobSpec, idempotencyKey: String? = nil,
-                requestHash: String? = nil, now: Int64 = Clock.microseconds()) {
+                requestHash: String? = nil, sweepID: String? = nil, now: Int64 = Clock.microseconds()) {
         let rendered = spec.renderedParameters
         self.init(id: id, owner: owner, name: spec.name, description: spec.description, simulatorType: spec.simulatorType,
                   numParticles: spec.numParticles, boxSize: spec.boxSize, parametersJSON: rendered.json,
@@ -50,6 +55,8 @@ public struct Job: Sendable, Equatable {
                   backend: spec.backend == .auto ? .local : spec.backend, state: .queued, progress: 0,
                   cancelRequested: false, idempotencyKey: idempotencyKey, requestHash: requestHash, attempts: 0,
                   createdAt: now, updatedAt: now)
+        self.sweepID = sweepID
+        self.rewritesJSON = spec.rewritesJSON
     }
 
     /// Every field as stored; only stores call this (they read back what a
@@ -59,7 +66,8 @@ public struct Job: Sendable, Equatable {
                 backend: BackendKind, state: JobState, progress: Double, cancelRequested: Bool,
                 schedulerJobID: String? = nil, exitCode: Int? = nil, errorMessage: String? = nil, backendData: String? = nil,
                 idempotencyKey: String? = nil, requestHash: String? = nil, attempts: Int, createdAt: Int64,
-                updatedAt: Int64, submittedAt: Int64? = nil, startedAt: Int64? = nil, finishedAt: Int64? = nil) {
+                updatedAt: Int64, submittedAt: Int64? = nil, startedAt: Int64? = nil, finishedAt: Int64? = nil,
+                sweepID: String? = nil, rewritesJSON: String = "[]") {
         self.id = id
         self.owner = owner
         self.name = name
@@ -88,6 +96,8 @@ public struct Job: Sendable, Equatable {
         self.submittedAt = submittedAt
         self.startedAt = startedAt
         self.finishedAt = finishedAt
+        self.sweepID = sweepID
+        self.rewritesJSON = rewritesJSON
     }
 
     /// Applies a transition in memory (stores do the same as a compare-and-set).
@@ -120,7 +130,10 @@ public struct Job: Sendable, Equatable {
         w.field("num_particles", numParticles)
         w.field("box_size", boxSize)
         w.key("parameters"); w.raw(requestParametersJSON)
-        if detailed { w.key("effective_parameters"); w.raw(parametersJSON) }
+        if detailed {
+            w.key("effective_parameters"); w.raw(parametersJSON)
+            w.key("rewrites"); w.raw(rewritesJSON)
+        }
         w.key("resources")
         w.beginObject()
         w.field("ranks", resources.ranks)
@@ -140,6 +153,7 @@ public struct Job: Sendable, Equatable {
         w.timestampField("submitted_at", submittedAt)
         w.timestampField("started_at", startedAt)
         w.timestampField("completed_at", finishedAt)
+        w.field("sweep_id", sweepID)
         w.endObject()
     }
 }

@@ -151,10 +151,12 @@ extension SubmissionService {
             }
             headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
             let body = try await io.loadFile(path: path, range: range, context: context)
+            metrics.resultBytes.increment(by: Int64(range.count))
             return Response(status: .partialContent, headers: headers, body: body)
         }
         if size == 0 { return Response(status: .ok, headers: headers, body: .init()) }
         let body = try await io.loadFile(path: path, context: context)
+        metrics.resultBytes.increment(by: Int64(size))
         return Response(status: .ok, headers: headers, body: body)
     }
 

@@ -22,6 +22,9 @@ struct ServiceConfiguration {
         "CORS_ORIGINS": "comma-separated origins allowed by CORS (default none)",
         "LOG_LEVEL": "trace, debug, info, notice, warning, error or critical (default info)",
         "DISPATCHER": "on (default) or off: off serves the API without starting jobs (benchmarks, read-only replicas)",
+        "UPLOADS_DIR": "folder of uploaded initial conditions and tables (default ./uploads)",
+        "UPLOAD_MAX_BYTES": "largest upload of initial conditions, in bytes; larger ones get 413 (default 4294967296)",
+        "SWEEP_MAX_POINTS": "most jobs one parameter sweep may create (default 100)",
     ]
 
     init(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -66,6 +69,22 @@ struct ServiceConfiguration {
         let beside = exe.deletingLastPathComponent().appendingPathComponent("g4sim").path
         if FileManager.default.isExecutableFile(atPath: beside) { return beside }
         return Bundle.main.executableURL?.deletingLastPathComponent().appendingPathComponent("g4sim").path ?? beside
+    }
+
+    var uploadsDirectory: URL {
+        URL(fileURLWithPath: values["UPLOADS_DIR"] ?? "uploads", isDirectory: true).standardizedFileURL
+    }
+
+    func maxUploadBytes() throws -> Int64 {
+        guard let text = values["UPLOAD_MAX_BYTES"] else { return 4 << 30 }
+        guard let n = Int64(text), n >= 1 else { throw ConfigurationError("UPLOAD_MAX_BYTES must be a positive number of bytes, got \(text)") }
+        return n
+    }
+
+    func maxSweepPoints() throws -> Int {
+        guard let text = values["SWEEP_MAX_POINTS"] else { return 100 }
+        guard let n = Int(text), n >= 1 else { throw ConfigurationError("SWEEP_MAX_POINTS must be a positive integer, got \(text)") }
+        return n
     }
 
     var dispatcherEnabled: Bool { (values["DISPATCHER"] ?? "on").lowercased() != "off" }

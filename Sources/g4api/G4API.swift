@@ -74,6 +74,11 @@ struct Serve: AsyncParsableCommand {
         let dispatcher = Dispatcher(store: store, backends: [backend], logger: Logger(label: "g4.dispatcher"))
         var settings = SubmissionService.Settings()
         settings.corsOrigins = config.corsOrigins
+        settings.uploadsDirectory = config.uploadsDirectory
+        settings.maxUploadBytes = try config.maxUploadBytes()
+        settings.maxSweepPoints = try config.maxSweepPoints()
+        settings.g4sim = backend.configuration.g4sim
+        settings.plotCacheDirectory = results.appendingPathComponent(".plot-cache", isDirectory: true)
         let service = SubmissionService(store: store, backends: [backend], settings: settings, notify: { dispatcher.wake() })
         let port = try config.port()
         let app = service.buildApplication(host: config.host, port: port, logger: logger)

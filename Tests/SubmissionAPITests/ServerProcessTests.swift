@@ -21,6 +21,7 @@ final class ServerProcess: @unchecked Sendable {
         env["API_HOST"] = "127.0.0.1"
         env["API_PORT"] = String(port)
         env["RESULTS_DIR"] = directory.appendingPathComponent("results").path
+        env["UPLOADS_DIR"] = directory.appendingPathComponent("uploads").path
         env["LOG_LEVEL"] = "warning"
         for (k, v) in extra { env[k] = v }
         environment = env
