@@ -38,7 +38,7 @@ func residentBytes(_ pid: Int32) -> Int? {
             let out = dir.appendingPathComponent("curl-\(UUID().uuidString.prefix(6))")
             let script = piped
                 ? #"exec curl -sS -o "$0.body" -w '%{http_code} %{size_upload}' -X POST -H "Authorization: Bearer $1" -H 'Content-Type: application/octet-stream' -T - "$2" < "$3" > "$0""#
-                : #"exec curl -sS -o "$0.body" -w '%{http_code} %{size_upload}' -X POST -H "Authorization: Bearer $1" -H 'Content-Type: application/octet-stream' --data-binary "@$3" "$2" > "$0""#
+                : #"exec curl -sS -o "$0.body" -w '%{http_code} %{size_upload}' -X POST -H "Authorization: Bearer $1" -H 'Content-Type: application/octet-stream' -T "$3" "$2" > "$0""#
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
             p.arguments = ["-c", script, out.path, token, "http://127.0.0.1:\(server.port)/api/v1/uploads?kind=ics", file]
