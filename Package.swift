@@ -23,6 +23,7 @@ let package = Package(
     products: [
         .executable(name: "g4sim", targets: ["g4sim"]),
         .executable(name: "g4api", targets: ["g4api"]),
+        .executable(name: "g4sync", targets: ["g4sync"]),
         .executable(name: "g4", targets: ["g4"]),
     ],
     dependencies: [
@@ -39,6 +40,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // Scheduler templates (templates/).
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         // The g4 CLI's HTTP layer, generated from g4api's OpenAPI document.
         .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
         .package(url: "https://github.com/swift-server/swift-openapi-async-http-client", from: "1.5.0"),
@@ -59,6 +62,8 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("fftw3_mpi"), .linkedLibrary("fftw3")]),
 
         .target(name: "Parallel", dependencies: ["CMPI"]),
+        // What the solver and the service agree on: progress.json, file names, exit codes.
+        .target(name: "RunContract"),
         .target(name: "Parameters"),
         .target(name: "Cosmology", swiftSettings: numericSettings),
         .target(name: "Simulation", dependencies: ["Parallel", "Cosmology", "CFFTW"], swiftSettings: numericSettings),
@@ -69,28 +74,29 @@ let package = Package(
         .executableTarget(
             name: "g4sim",
             dependencies: [
-                "Parallel", "Parameters", "Cosmology", "Snapshots", "Simulation", "Analysis", "InitialConditions",
+                "Parallel", "Parameters", "Cosmology", "Snapshots", "Simulation", "Analysis", "InitialConditions", "RunContract",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // The submission service: job model, store, backends, HTTP API, executable.
-        .target(name: "Jobs", dependencies: ["Parameters"]),
+        .target(name: "Jobs", dependencies: ["Parameters", "RunContract"]),
         .target(name: "JobStore", dependencies: [
-            "Jobs",
+            "Jobs", "RunContract", .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "Scheduling", dependencies: [
-            "Jobs", .product(name: "Logging", package: "swift-log"),
+            "Jobs", "RunContract", .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Mustache", package: "swift-mustache"),
         ]),
         .target(name: "Sync", dependencies: [
-            "Jobs", "JobStore", "Scheduling", .product(name: "Logging", package: "swift-log"),
+            "Jobs", "JobStore", "Scheduling", "RunContract", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SubmissionAPI", dependencies: [
-            "Jobs", "JobStore", "Scheduling", "Parameters", "Cosmology",
+            "Jobs", "JobStore", "Scheduling", "RunContract", "Parameters", "Cosmology",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
@@ -101,10 +107,24 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
+        // One wiring for g4api, g4sync and the tests: configuration, store, backends, sync loops.
+        .target(name: "ServiceSetup", dependencies: [
+            "Jobs", "JobStore", "Scheduling", "Sync", "SubmissionAPI",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .executableTarget(name: "g4api", dependencies: [
-            "SubmissionAPI", "JobStore", "Scheduling", "Sync", "Jobs",
+            "SubmissionAPI", "ServiceSetup", "JobStore", "Scheduling", "Sync", "Jobs",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .executableTarget(name: "g4sync", dependencies: [
+            "ServiceSetup", "Sync",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -136,14 +156,26 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Parallel"], path: "Tests/TestSupport"),
 
         // The service's tests: a throwaway PostgreSQL server, real SQLite files, real processes.
-        .target(name: "ServiceTestSupport", dependencies: ["JobStore", "Jobs"], path: "Tests/ServiceTestSupport"),
+        .target(name: "ServiceTestSupport", dependencies: [
+            "JobStore", "Jobs", "Scheduling",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], path: "Tests/ServiceTestSupport"),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Parameters"]),
         .testTarget(name: "JobStoreTests", dependencies: [
             "JobStore", "Jobs", "ServiceTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .testTarget(name: "SchedulingTests", dependencies: ["Scheduling", "Sync", "JobStore", "Jobs", "ServiceTestSupport", "g4sim"]),
+        .testTarget(name: "SyncTests", dependencies: ["Sync", "Scheduling", "Jobs"]),
+        .testTarget(name: "SchedulingTests", dependencies: ["Scheduling", "Sync", "JobStore", "Jobs", "RunContract", "ServiceTestSupport", "g4sim"]),
+        // Against a real Slurm cluster started by slurm/cluster (one node, and two in network namespaces).
+        .testTarget(name: "SlurmTests", dependencies: [
+            "Jobs", "ServiceTestSupport", "g4sim", "g4api", "g4sync",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .testTarget(name: "SubmissionAPITests", dependencies: [
-            "SubmissionAPI", "JobStore", "Scheduling", "Sync", "Jobs", "ServiceTestSupport", "TestSupport", "g4sim", "g4api", "g4",
+            "SubmissionAPI", "JobStore", "Scheduling", "Sync", "Jobs", "RunContract", "ServiceSetup", "ServiceTestSupport",
+            "TestSupport", "g4sim", "g4api", "g4sync", "g4",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

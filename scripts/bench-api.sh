@@ -3,7 +3,7 @@
 #   1. GET /api/v1/jobs/{id} with a bearer token
 #   2. GET /api/v1/jobs?limit=100 with 1,000 jobs in the store
 #   3. POST /api/v1/jobs (durable: every 201 is fsync'ed)
-# The dispatcher is off (DISPATCHER=off) so that no simulation competes for the cores.
+# The sync loops are off (SYNC=none) so that no simulation competes for the cores.
 #   DURATION=10s scripts/bench-api.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ bin=$PWD/.build/release
 duration=${DURATION:-10s}
 work=$(mktemp -d /tmp/g4bench.XXXXXX)
 export DATABASE_URL="sqlite:///$work/bench.db" RESULTS_DIR="$work/results" API_HOST=127.0.0.1
-export API_PORT=${API_PORT:-18080} DISPATCHER=off LOG_LEVEL=warning
+export API_PORT=${API_PORT:-18080} SYNC=none LOG_LEVEL=warning
 base="http://127.0.0.1:$API_PORT"
 "$bin/g4api" serve >"$work/g4api.log" 2>&1 &
 server=$!

@@ -27,7 +27,7 @@ if [ -z "$generator" ]; then
     git -C "$dir/src" checkout -q 1.14.3
     rm -f "$dir/src/Package.resolved"
   fi
-  flock /tmp/g4-swift-build.lock swift build -c release --package-path "$dir/src" --product swift-openapi-generator
+  flock -o /tmp/g4-swift-build.lock swift build -c release --package-path "$dir/src" --product swift-openapi-generator
   generator="$dir/src/.build/release/swift-openapi-generator"
 fi
 "$generator" generate Sources/g4/openapi.yaml --config Sources/g4/openapi-generator-config.yaml \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what g4 needs on a Debian 12 machine (as root, only what is
-# missing) and creates the Python virtualenv the tests use.
+# missing): the solver's libraries, PostgreSQL, Slurm for the test clusters;
+# and creates the Python virtualenv the tests use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages_extra=()
@@ -29,6 +30,9 @@ if ((${#missing[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# The tests' Slurm clusters (slurm/cluster): Slurm 22.05, munge, MariaDB, iproute2.
+[ $with_python = 1 ] && slurm/install-packages
 
 # mpirun refuses root without these; CI runs as root.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

@@ -42,7 +42,7 @@ group() {
   return $status
 }
 # Builds share the machine's lock (one Swift build at a time on 2 cores).
-locked() { if command -v flock >/dev/null; then flock /tmp/g4-swift-build.lock "$@"; else "$@"; fi; }
+locked() { if command -v flock >/dev/null; then flock -o /tmp/g4-swift-build.lock "$@"; else "$@"; fi; }
 build() {
   locked swift build --build-tests
   locked swift build -c release --product g4sim

@@ -1,4 +1,5 @@
 import Jobs
+import RunContract
 
 /// Durable storage of jobs and API tokens. One protocol, two implementations
 /// (`SQLiteJobRepository`, `PostgresJobRepository`), one shared test suite.
@@ -21,8 +22,8 @@ public protocol JobRepository: UploadRepository, SweepRepository {
     func update(_ id: String, changes: JobChanges) async throws
     /// Marks a non-terminal job for cancellation; returns the job as stored.
     func requestCancel(id: String) async throws -> Job?
-    /// Jobs in the given states, oldest first (for the dispatcher and recovery).
-    func jobs(in states: Set<JobState>, limit: Int) async throws -> [Job]
+    /// Jobs in the given states, oldest first (for the sync loops and recovery); only `backend`'s when given.
+    func jobs(in states: Set<JobState>, backend: BackendKind?, limit: Int) async throws -> [Job]
     /// Count of jobs per state.
     func countsByState() async throws -> [JobState: Int]
 
@@ -32,6 +33,71 @@ public protocol JobRepository: UploadRepository, SweepRepository {
     func ping() async throws
     func close() async throws
 }
+
+/// What the sync loops keep in the store beside the jobs: submission claims,
+/// the attempts history with accounting, the solver's progress, watcher
+/// leases. Both stores implement it with the same semantics (one shared suite).
+public protocol RunRecords: Sendable {
+    /// Claims up to `limit` queued or requeued jobs of `backend` that no live
+    /// claim holds and whose backoff has passed, oldest first, for `owner`
+    /// until `leaseSeconds` from now. Several submitters (g4api replicas,
+    /// g4sync) never get the same job at once (PostgreSQL: `FOR UPDATE SKIP
+    /// LOCKED`; SQLite: one writer).
+    func claimJobs(backend: BackendKind, owner: String, limit: Int, leaseSeconds: Int) async throws -> [ClaimedJob]
+    /// Extends `owner`'s claim to `leaseSeconds` from now; false when the claim is no longer its own.
+    func renewClaim(jobID: String, owner: String, leaseSeconds: Int) async throws -> Bool
+    /// Gives a claim back without submitting; the job waits until `notBefore` (µs), if given.
+    func releaseClaim(jobID: String, owner: String, notBefore: Int64?) async throws
+    /// The submission went through: the job becomes `submitted` (only while
+    /// `owner` still holds the claim of this attempt) and the attempt is
+    /// recorded, in one transaction. nil when the job changed meanwhile
+    /// (cancelled, or claimed by another after the claim expired).
+    func recordSubmission(_ attempt: JobAttempt, owner: String, backendData: String, memoryMB: Int) async throws -> Job?
+    /// An attempt ended: the transition (a compare-and-set, as `apply`) and
+    /// the attempt's ending, in one transaction. Accounting of the attempt is
+    /// refreshed until `accountingUntil` (µs). nil when the transition did not apply.
+    func recordEnding(jobID: String, attempt: Int, transition: Transition, changes: JobChanges, ending: AttemptEnding,
+                      accountingUntil: Int64) async throws -> Job?
+    /// The job's attempts, oldest first, with their accounting.
+    func attempts(jobID: String) async throws -> [JobAttempt]
+    /// Replaces the stored accounting rows of one attempt.
+    func saveAccounting(jobID: String, attempt: Int, rows: [AccountingRow]) async throws
+    /// Ended attempts of `backend` whose accounting may still change (their `accountingUntil` is after `now`).
+    func attemptsAwaitingAccounting(backend: BackendKind, now: Int64) async throws -> [JobAttempt]
+    /// Takes or renews the named lease for `owner`; false while another owner holds it.
+    func acquireLease(_ name: String, owner: String, seconds: Int) async throws -> Bool
+    func releaseLease(_ name: String, owner: String) async throws
+}
+
+/// A job claimed for submission.
+public struct ClaimedJob: Sendable {
+    public let job: Job
+    /// An earlier claim of the same attempt may have reached the backend
+    /// before its holder died: the submitter must look for that run first.
+    public let mayHaveLaunched: Bool
+    public init(job: Job, mayHaveLaunched: Bool) {
+        self.job = job
+        self.mayHaveLaunched = mayHaveLaunched
+    }
+}
+
+/// The runs' stdout and stderr, copied into the store by the sync loop, so
+/// that logs are served from the store when the job's directory is on a
+/// filesystem the API cannot read.
+public protocol LogRecords: Sendable {
+    /// Stores `bytes` at `offset` if the stored log ends exactly there, so a
+    /// tailer that restarted (or a second one) can neither duplicate nor
+    /// skip bytes; false when it did not end there (nothing stored).
+    @discardableResult
+    func appendLog(jobID: String, stream: LogStream, offset: Int64, bytes: [UInt8]) async throws -> Bool
+    /// Where the stored log ends: the next offset to append.
+    func logLength(jobID: String, stream: LogStream) async throws -> Int64
+    /// Stored bytes from `offset`, at most about `limit` of them, and the offset after them.
+    func logBytes(jobID: String, stream: LogStream, from offset: Int64, limit: Int) async throws -> (bytes: [UInt8], end: Int64)
+}
+
+/// Everything the service keeps: jobs and tokens, sync records, logs.
+public typealias JobStorage = JobRepository & RunRecords & LogRecords
 
 public enum InsertOutcome: Sendable {
     case created(Job)
@@ -56,13 +122,18 @@ public struct JobChanges: Sendable {
     public var exitCode: Int?
     public var errorMessage: String?
     public var backendData: String?
+    /// Memory per rank for the next attempts (an out-of-memory resubmission raises it).
+    public var memoryMB: Int?
+    public var solverProgress: SolverProgress?
     public init(progress: Double? = nil, schedulerJobID: String? = nil, exitCode: Int? = nil, errorMessage: String? = nil,
-                backendData: String? = nil) {
+                backendData: String? = nil, memoryMB: Int? = nil, solverProgress: SolverProgress? = nil) {
         self.progress = progress
         self.schedulerJobID = schedulerJobID
         self.exitCode = exitCode
         self.errorMessage = errorMessage
         self.backendData = backendData
+        self.memoryMB = memoryMB
+        self.solverProgress = solverProgress
     }
 }
 

@@ -2,11 +2,12 @@ import Foundation
 import Jobs
 import Logging
 import PostgresNIO
+import RunContract
 
 /// The store for replicated deployments: PostgreSQL through postgres-nio's
 /// connection pool. Same schema and semantics as the SQLite store; the
 /// shared repository suite runs against both.
-public final class PostgresJobRepository: JobRepository, @unchecked Sendable {
+public final class PostgresJobRepository: JobStorage, @unchecked Sendable {
     let client: PostgresClient
     private let runTask: Task<Void, Never>
     let logger: Logger
@@ -119,6 +120,12 @@ public final class PostgresJobRepository: JobRepository, @unchecked Sendable {
     }
 
     public func apply(_ transition: Transition, to id: String, changes: JobChanges) async throws -> Job? {
+        let rows = try await client.query(Self.applyQuery(transition, to: id, changes: changes)).collect()
+        return try rows.first.map(Self.decode)
+    }
+
+    /// The compare-and-set of a transition, as one UPDATE ... RETURNING.
+    static func applyQuery(_ transition: Transition, to id: String, changes: JobChanges) -> PostgresQuery {
         let now = Int(Clock.microseconds())
         var sets = ["state = $1", "updated_at = $2"]
         var values: [PGValue] = [.text(transition.to.rawValue), .int(now)]
@@ -129,13 +136,14 @@ public final class PostgresJobRepository: JobRepository, @unchecked Sendable {
         case .queued, .requeued: break
         }
         if transition.to == .completed { sets.append("progress = 100") }
-        Self.appendChanges(changes, &sets, &values)
+        // A job leaving the queue gives up any submission claim.
+        if transition.to != .queued && transition.to != .requeued { sets.append("claimed_by = NULL, claimed_until = 0") }
+        appendChanges(changes, &sets, &values)
         values.append(.text(id))
         let from = transition.from.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
-        let rows = try await client.query(PostgresQuery(
+        return PostgresQuery(
             unsafeSQL: "UPDATE jobs SET \(sets.joined(separator: ", ")) WHERE id = $\(values.count) AND state IN (\(from)) RETURNING \(Schema.columns)",
-            binds: Self.binds(values))).collect()
-        return try rows.first.map(Self.decode)
+            binds: binds(values))
     }
 
     public func update(_ id: String, changes: JobChanges) async throws {
@@ -154,6 +162,8 @@ public final class PostgresJobRepository: JobRepository, @unchecked Sendable {
         if let v = c.exitCode { add("exit_code", .int(v)) }
         if let v = c.errorMessage { add("error_message", .text(v)) }
         if let v = c.backendData { add("backend_data", .text(v)) }
+        if let v = c.memoryMB { add("memory_mb", .int(v)) }
+        if let v = c.solverProgress { add("solver_progress", .text(String(decoding: v.encoded(), as: UTF8.self))) }
     }
 
     public func requestCancel(id: String) async throws -> Job? {
@@ -164,11 +174,12 @@ public final class PostgresJobRepository: JobRepository, @unchecked Sendable {
         return try await job(id: id, owner: nil)
     }
 
-    public func jobs(in states: Set<JobState>, limit: Int) async throws -> [Job] {
+    public func jobs(in states: Set<JobState>, backend: BackendKind?, limit: Int) async throws -> [Job] {
         let list = states.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
+        let only = backend.map { "AND backend = '\($0.rawValue)'" } ?? ""
         let rows = try await client.query(PostgresQuery(
-            unsafeSQL: "SELECT \(Schema.columns) FROM jobs WHERE state IN (\(list)) ORDER BY created_at, id LIMIT $1", binds: Self.binds([.int(limit)])))
-            .collect()
+            unsafeSQL: "SELECT \(Schema.columns) FROM jobs WHERE state IN (\(list)) \(only) ORDER BY created_at, id LIMIT $1",
+            binds: Self.binds([.int(limit)]))).collect()
         return try rows.map(Self.decode)
     }
 
@@ -221,12 +232,15 @@ public final class PostgresJobRepository: JobRepository, @unchecked Sendable {
                    numParticles: try n(5), boxSize: try r[6].decode(Double.self), parametersJSON: try s(7), requestParametersJSON: try s(30),
                    parameterFile: try s(8), outputList: try s(9),
                    resources: Resources(ranks: try n(10), nodes: try n(11), wallClockLimit: try n(12), memoryMB: try n(13)),
+                   placement: Placement(partition: try os(31), account: try os(32), qos: try os(33)),
                    backend: backend, state: state, progress: try r[16].decode(Double.self),
                    cancelRequested: try r[17].decode(Bool.self), schedulerJobID: try os(18), exitCode: try on(19),
-                   errorMessage: try os(20), backendData: try os(21), idempotencyKey: try os(22), requestHash: try os(23),
+                   errorMessage: try os(20), backendData: try os(21),
+                   solverProgress: try os(34).flatMap { SolverProgress.decode(Data($0.utf8)) },
+                   idempotencyKey: try os(22), requestHash: try os(23),
                    attempts: try n(24), createdAt: Int64(try n(25)), updatedAt: Int64(try n(26)),
                    submittedAt: try on(27).map(Int64.init), startedAt: try on(28).map(Int64.init),
-                   finishedAt: try on(29).map(Int64.init), sweepID: try os(31), rewritesJSON: try s(32))
+                   finishedAt: try on(29).map(Int64.init), sweepID: try os(35), rewritesJSON: try s(36))
     }
 
     static func values(_ j: Job) -> [PGValue] {
@@ -236,7 +250,9 @@ public final class PostgresJobRepository: JobRepository, @unchecked Sendable {
          .text(j.state.rawValue), .double(j.progress), .bool(j.cancelRequested), .text(j.schedulerJobID), .int(j.exitCode),
          .text(j.errorMessage), .text(j.backendData), .text(j.idempotencyKey), .text(j.requestHash), .int(j.attempts),
          .int(Int(j.createdAt)), .int(Int(j.updatedAt)), .int(j.submittedAt.map(Int.init)), .int(j.startedAt.map(Int.init)),
-         .int(j.finishedAt.map(Int.init)), .text(j.requestParametersJSON), .text(j.sweepID), .text(j.rewritesJSON)]
+         .int(j.finishedAt.map(Int.init)), .text(j.requestParametersJSON), .text(j.placement.partition),
+         .text(j.placement.account), .text(j.placement.qos),
+         .text(j.solverProgress.map { String(decoding: $0.encoded(), as: UTF8.self) }), .text(j.sweepID), .text(j.rewritesJSON)]
     }
 
     static func binds(_ values: [PGValue]) -> PostgresBindings {
@@ -246,7 +262,9 @@ public final class PostgresJobRepository: JobRepository, @unchecked Sendable {
             case .text(let s): b.append(s)
             case .int(let i): b.append(i)
             case .double(let d): b.append(d)
+            case .optionalDouble(let d): b.append(d)
             case .bool(let f): b.append(f)
+            case .bytes(let bytes): b.append(ByteBuffer(bytes: bytes))
             }
         }
         return b
@@ -258,7 +276,9 @@ enum PGValue: Sendable {
     case text(String?)
     case int(Int?)
     case double(Double)
+    case optionalDouble(Double?)
     case bool(Bool)
+    case bytes([UInt8])
 }
 
 extension String {

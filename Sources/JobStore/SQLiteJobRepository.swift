@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Jobs
+import RunContract
 
 /// The default store: one SQLite file in WAL mode through a GRDB
 /// `DatabasePool` (concurrent readers, one writer).
@@ -18,7 +19,7 @@ import Jobs
 /// Throughput: concurrent inserts are grouped into one transaction (one
 /// fsync for the group; ≈ 0.2 ms per commit here), which is what lets
 /// durable POSTs go well past one commit per request.
-public final class SQLiteJobRepository: JobRepository, @unchecked Sendable {
+public final class SQLiteJobRepository: JobStorage, @unchecked Sendable {
     let pool: DatabasePool
     private let batcher: InsertBatcher
 
@@ -121,26 +122,31 @@ public final class SQLiteJobRepository: JobRepository, @unchecked Sendable {
     }
 
     public func apply(_ transition: Transition, to id: String, changes: JobChanges) async throws -> Job? {
-        try await pool.write { db in
-            let now = Clock.microseconds()
-            let from = transition.from.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
-            var sets = ["state = ?", "updated_at = ?"]
-            var arguments: [(any DatabaseValueConvertible)?] = [transition.to.rawValue, now]
-            switch transition.to {
-            case .submitted: sets += ["submitted_at = ?", "attempts = attempts + 1"]; arguments.append(now)
-            case .running: sets.append("started_at = COALESCE(started_at, ?)"); arguments.append(now)
-            case .completed, .failed, .cancelled, .timedOut: sets.append("finished_at = ?"); arguments.append(now)
-            case .queued, .requeued: break
-            }
-            if transition.to == .completed { sets.append("progress = 100") }
-            Self.appendChanges(changes, to: &sets, &arguments)
-            arguments.append(id)
-            try db.execute(sql: "UPDATE jobs SET \(sets.joined(separator: ", ")) WHERE id = ? AND state IN (\(from))",
-                           arguments: StatementArguments(arguments))
-            guard db.changesCount == 1 else { return nil }
-            return try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Schema.columns) FROM jobs WHERE id = ?"), arguments: [id])
-                .map(Self.decode)
+        try await pool.write { db in try Self.apply(transition, to: id, changes: changes, in: db) }
+    }
+
+    /// The compare-and-set of a transition, inside the caller's transaction.
+    static func apply(_ transition: Transition, to id: String, changes: JobChanges, in db: Database) throws -> Job? {
+        let now = Clock.microseconds()
+        let from = transition.from.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
+        var sets = ["state = ?", "updated_at = ?"]
+        var arguments: [(any DatabaseValueConvertible)?] = [transition.to.rawValue, now]
+        switch transition.to {
+        case .submitted: sets += ["submitted_at = ?", "attempts = attempts + 1"]; arguments.append(now)
+        case .running: sets.append("started_at = COALESCE(started_at, ?)"); arguments.append(now)
+        case .completed, .failed, .cancelled, .timedOut: sets.append("finished_at = ?"); arguments.append(now)
+        case .queued, .requeued: break
         }
+        if transition.to == .completed { sets.append("progress = 100") }
+        // A job leaving the queue gives up any submission claim.
+        if transition.to != .queued && transition.to != .requeued { sets.append("claimed_by = NULL, claimed_until = 0") }
+        appendChanges(changes, to: &sets, &arguments)
+        arguments.append(id)
+        try db.execute(sql: "UPDATE jobs SET \(sets.joined(separator: ", ")) WHERE id = ? AND state IN (\(from))",
+                       arguments: StatementArguments(arguments))
+        guard db.changesCount == 1 else { return nil }
+        return try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Schema.columns) FROM jobs WHERE id = ?"), arguments: [id])
+            .map(decode)
     }
 
     public func update(_ id: String, changes: JobChanges) async throws {
@@ -159,6 +165,8 @@ public final class SQLiteJobRepository: JobRepository, @unchecked Sendable {
         if let v = c.exitCode { sets.append("exit_code = ?"); arguments.append(v) }
         if let v = c.errorMessage { sets.append("error_message = ?"); arguments.append(v) }
         if let v = c.backendData { sets.append("backend_data = ?"); arguments.append(v) }
+        if let v = c.memoryMB { sets.append("memory_mb = ?"); arguments.append(v) }
+        if let v = c.solverProgress { sets.append("solver_progress = ?"); arguments.append(String(decoding: v.encoded(), as: UTF8.self)) }
     }
 
     public func requestCancel(id: String) async throws -> Job? {
@@ -171,10 +179,11 @@ public final class SQLiteJobRepository: JobRepository, @unchecked Sendable {
         }
     }
 
-    public func jobs(in states: Set<JobState>, limit: Int) async throws -> [Job] {
+    public func jobs(in states: Set<JobState>, backend: BackendKind?, limit: Int) async throws -> [Job] {
         try await pool.read { db in
             let list = states.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
-            return try Row.fetchAll(db, sql: "SELECT \(Schema.columns) FROM jobs WHERE state IN (\(list)) ORDER BY created_at, id LIMIT ?",
+            let only = backend.map { "AND backend = '\($0.rawValue)'" } ?? ""
+            return try Row.fetchAll(db, sql: "SELECT \(Schema.columns) FROM jobs WHERE state IN (\(list)) \(only) ORDER BY created_at, id LIMIT ?",
                                     arguments: [limit]).map(Self.decode)
         }
     }
@@ -227,10 +236,12 @@ public final class SQLiteJobRepository: JobRepository, @unchecked Sendable {
         return Job(id: row[0], owner: row[1], name: row[2], description: row[3], simulatorType: row[4], numParticles: row[5],
                    boxSize: row[6], parametersJSON: row[7], requestParametersJSON: row[30], parameterFile: row[8], outputList: row[9],
                    resources: Resources(ranks: row[10], nodes: row[11], wallClockLimit: row[12], memoryMB: row[13]),
+                   placement: Placement(partition: row[31], account: row[32], qos: row[33]),
                    backend: backend, state: state, progress: row[16], cancelRequested: row[17], schedulerJobID: row[18],
-                   exitCode: row[19], errorMessage: row[20], backendData: row[21], idempotencyKey: row[22],
+                   exitCode: row[19], errorMessage: row[20], backendData: row[21],
+                   solverProgress: (row[34] as String?).flatMap { SolverProgress.decode(Data($0.utf8)) }, idempotencyKey: row[22],
                    requestHash: row[23], attempts: row[24], createdAt: row[25], updatedAt: row[26], submittedAt: row[27],
-                   startedAt: row[28], finishedAt: row[29], sweepID: row[31], rewritesJSON: row[32])
+                   startedAt: row[28], finishedAt: row[29], sweepID: row[35], rewritesJSON: row[36])
     }
 
     static func arguments(_ j: Job) -> StatementArguments {
@@ -239,7 +250,9 @@ public final class SQLiteJobRepository: JobRepository, @unchecked Sendable {
             j.parameterFile, j.outputList, j.resources.ranks, j.resources.nodes, j.resources.wallClockLimit,
             j.resources.memoryMB, j.backend.rawValue, j.state.rawValue, j.progress, j.cancelRequested, j.schedulerJobID,
             j.exitCode, j.errorMessage, j.backendData, j.idempotencyKey, j.requestHash, j.attempts, j.createdAt,
-            j.updatedAt, j.submittedAt, j.startedAt, j.finishedAt, j.requestParametersJSON, j.sweepID, j.rewritesJSON,
+            j.updatedAt, j.submittedAt, j.startedAt, j.finishedAt, j.requestParametersJSON,
+            j.placement.partition, j.placement.account, j.placement.qos,
+            j.solverProgress.map { String(decoding: $0.encoded(), as: UTF8.self) }, j.sweepID, j.rewritesJSON,
         ]
         return StatementArguments(values)
     }

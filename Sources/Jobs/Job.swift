@@ -1,4 +1,5 @@
 import Foundation
+import RunContract
 
 /// A stored job: the validated submission plus what happened to it.
 /// Timestamps are microseconds since 1970 (sub-second, exact in SQLite and
@@ -19,6 +20,8 @@ public struct Job: Sendable, Equatable {
     public var parameterFile: String
     public var outputList: String
     public var resources: Resources
+    public var placement: Placement
+    /// Concrete: `auto` was resolved when the job was stored.
     public var backend: BackendKind
     public internal(set) var state: JobState
     /// 0-100.
@@ -29,6 +32,8 @@ public struct Job: Sendable, Equatable {
     public var errorMessage: String?
     /// Backend-private data (the local backend: pid and start time), JSON.
     public var backendData: String?
+    /// The solver's last progress report, as the sync loop read it.
+    public var solverProgress: SolverProgress?
     public var idempotencyKey: String?
     /// SHA-256 of the request body, to tell a replay from a reused key.
     public var requestHash: String?
@@ -45,14 +50,17 @@ public struct Job: Sendable, Equatable {
     /// The service's rewrites of a submitted parameter file (JSON array).
     public var rewritesJSON: String = "[]"
 
-    /// A new job in state `queued`.
-    public init(id: String = UUID().uuidString.lowercased(), owner: String, spec: JobSpec, idempotencyKey: String? = nil,
-                requestHash: String? = nil, sweepID: String? = nil, now: Int64 = Clock.microseconds()) {
+    /// A new job in state `queued`, to run on `backend` (a concrete kind:
+    /// the service resolves `auto` first).
+    public init(id: String = UUID().uuidString.lowercased(), owner: String, spec: JobSpec, backend: BackendKind,
+                idempotencyKey: String? = nil, requestHash: String? = nil, sweepID: String? = nil,
+                now: Int64 = Clock.microseconds()) {
+        precondition(backend != .auto, "a stored job names a concrete backend")
         let rendered = spec.renderedParameters
         self.init(id: id, owner: owner, name: spec.name, description: spec.description, simulatorType: spec.simulatorType,
                   numParticles: spec.numParticles, boxSize: spec.boxSize, parametersJSON: rendered.json,
-                  requestParametersJSON: spec.requestParametersJSON, parameterFile: rendered.file, outputList: spec.outputListText, resources: spec.resources,
-                  backend: spec.backend == .auto ? .local : spec.backend, state: .queued, progress: 0,
+                  requestParametersJSON: spec.requestParametersJSON, parameterFile: rendered.file, outputList: spec.outputListText,
+                  resources: spec.resources, placement: spec.placement, backend: backend, state: .queued, progress: 0,
                   cancelRequested: false, idempotencyKey: idempotencyKey, requestHash: requestHash, attempts: 0,
                   createdAt: now, updatedAt: now)
         self.sweepID = sweepID
@@ -62,9 +70,10 @@ public struct Job: Sendable, Equatable {
     /// Every field as stored; only stores call this (they read back what a
     /// transition already checked).
     public init(id: String, owner: String, name: String, description: String, simulatorType: String, numParticles: Int,
-                boxSize: Double, parametersJSON: String, requestParametersJSON: String, parameterFile: String, outputList: String, resources: Resources,
-                backend: BackendKind, state: JobState, progress: Double, cancelRequested: Bool,
-                schedulerJobID: String? = nil, exitCode: Int? = nil, errorMessage: String? = nil, backendData: String? = nil,
+                boxSize: Double, parametersJSON: String, requestParametersJSON: String, parameterFile: String, outputList: String,
+                resources: Resources, placement: Placement = Placement(), backend: BackendKind, state: JobState, progress: Double,
+                cancelRequested: Bool, schedulerJobID: String? = nil, exitCode: Int? = nil, errorMessage: String? = nil,
+                backendData: String? = nil, solverProgress: SolverProgress? = nil,
                 idempotencyKey: String? = nil, requestHash: String? = nil, attempts: Int, createdAt: Int64,
                 updatedAt: Int64, submittedAt: Int64? = nil, startedAt: Int64? = nil, finishedAt: Int64? = nil,
                 sweepID: String? = nil, rewritesJSON: String = "[]") {
@@ -80,6 +89,7 @@ public struct Job: Sendable, Equatable {
         self.parameterFile = parameterFile
         self.outputList = outputList
         self.resources = resources
+        self.placement = placement
         self.backend = backend
         self.state = state
         self.progress = progress
@@ -88,6 +98,7 @@ public struct Job: Sendable, Equatable {
         self.exitCode = exitCode
         self.errorMessage = errorMessage
         self.backendData = backendData
+        self.solverProgress = solverProgress
         self.idempotencyKey = idempotencyKey
         self.requestHash = requestHash
         self.attempts = attempts
@@ -98,6 +109,17 @@ public struct Job: Sendable, Equatable {
         self.finishedAt = finishedAt
         self.sweepID = sweepID
         self.rewritesJSON = rewritesJSON
+    }
+
+    /// The parameter file for an attempt with `memoryMB` per rank: the stored
+    /// file with its MaxMemSize line changed (an out-of-memory resubmission
+    /// raises the memory, and g4sim's own limit must follow).
+    public func parameterFile(memoryMB: Int) -> String {
+        var lines = parameterFile.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for i in lines.indices where lines[i].split(separator: " ", maxSplits: 1).first == "MaxMemSize" {
+            lines[i] = "MaxMemSize" + String(repeating: " ", count: 25) + String(memoryMB)
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// Applies a transition in memory (stores do the same as a compare-and-set).
@@ -118,7 +140,7 @@ public struct Job: Sendable, Equatable {
     /// values, `parameters` as requested) plus `phase` (the finer state) and
     /// the rest; `detailed` adds `effective_parameters`, the complete set the
     /// solver reads (left out of listings, where it would be 2 kB per job).
-    public func writeJSON(to w: inout JSONWriter, detailed: Bool = false) {
+    public func writeJSON(to w: inout JSONWriter, detailed: Bool = false, history: [JobAttempt] = []) {
         w.beginObject()
         w.field("id", id)
         w.field("name", name)
@@ -141,6 +163,12 @@ public struct Job: Sendable, Equatable {
         w.field("wall_clock_limit", resources.wallClockLimit)
         w.field("memory_mb", resources.memoryMB)
         w.endObject()
+        w.key("scheduler")
+        w.beginObject()
+        w.field("partition", placement.partition)
+        w.field("account", placement.account)
+        w.field("qos", placement.qos)
+        w.endObject()
         w.field("backend", backend.rawValue)
         w.field("progress", (progress * 100).rounded() / 100)
         w.field("cancel_requested", cancelRequested)
@@ -154,6 +182,12 @@ public struct Job: Sendable, Equatable {
         w.timestampField("started_at", startedAt)
         w.timestampField("completed_at", finishedAt)
         w.field("sweep_id", sweepID)
+        if detailed {
+            w.key("history")
+            w.beginArray()
+            for attempt in history { attempt.writeJSON(to: &w) }
+            w.endArray()
+        }
         w.endObject()
     }
 }

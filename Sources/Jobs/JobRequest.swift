@@ -12,8 +12,10 @@ import Parameters
 public enum JobRequest {
     public static let topLevelFields: Set<String> = [
         "name", "description", "simulator_type", "num_particles", "box_size", "time_begin", "redshift_start",
-        "time_max", "output_times", "parameters", "resources", "backend", "parameter_file", "parameter_file_name", "inputs",
+        "time_max", "output_times", "parameters", "resources", "backend", "scheduler", "parameter_file", "parameter_file_name",
+        "inputs",
     ]
+    public static let schedulerFields: Set<String> = ["partition", "account", "qos"]
     public static let resourceFields: Set<String> = ["ranks", "nodes", "wall_clock_limit", "memory_mb"]
 
     /// Parameters the service sets itself: paths (a job writes only into its
@@ -94,17 +96,18 @@ public enum JobRequest {
                 throw ValidationError(field: "simulator_type", message: "must be \"gadget4\"")
             }
         }
-        var backend = BackendKind.local
+        var backend = BackendKind.auto
         if let b = body["backend"], b != .null {
             guard case .string(let t) = b, let kind = BackendKind(rawValue: t) else {
                 throw ValidationError(field: "backend", message: "must be one of local, slurm, kubernetes, auto")
             }
             backend = kind
         }
+        let placement = try placementField(body["scheduler"])
         let inputs = try inputsField(body["inputs"], resolved: resolved)
         if let file = body["parameter_file"], file != .null {
             return try fromParameterFile(file, body: body, name: name, description: description, backend: backend,
-                                         inputs: inputs, limits: limits)
+                                         placement: placement, inputs: inputs, limits: limits)
         }
         if body["parameter_file_name"] != nil {
             throw ValidationError(field: "parameter_file_name", message: "names a parameter_file, which is not given")
@@ -217,8 +220,8 @@ public enum JobRequest {
 
         let outputTimes = try outputTimesField(body["output_times"], list: inputs["OutputListFilename"], parameters: parameters, limits: limits)
         return JobSpec(name: name, description: description, simulatorType: "gadget4", parameters: parameters,
-                       outputTimes: outputTimes, resources: resources, backend: backend, requestParametersJSON: requestedJSON,
-                       rewrites: rewrites, particleCount: particleCount)
+                       outputTimes: outputTimes, resources: resources, placement: placement, backend: backend,
+                       requestParametersJSON: requestedJSON, rewrites: rewrites, particleCount: particleCount)
     }
 
     // MARK: Fields
@@ -304,6 +307,32 @@ public enum JobRequest {
         }
         if r.nodes > r.ranks { throw ValidationError(field: "resources.nodes", message: "exceeds resources.ranks (\(r.ranks))") }
         return r
+    }
+
+    /// Where a batch scheduler should put the job: words only (they become
+    /// `#SBATCH` values). Whether the user may use them is the backend's check.
+    static func placementField(_ value: JSONValue?) throws(ValidationError) -> Placement {
+        var p = Placement()
+        guard let value, value != .null else { return p }
+        guard case .object(let members) = value else {
+            throw ValidationError(field: "scheduler", message: "must be an object, got \(value.typeName)")
+        }
+        for (key, v) in members {
+            let field = "scheduler.\(printable(key))"
+            guard schedulerFields.contains(key) else {
+                throw ValidationError(field: field, message: "unknown field; allowed: \(schedulerFields.sorted().joined(separator: ", "))")
+            }
+            if v == .null { continue }
+            guard case .string(let word) = v, isSafeWord(word) else {
+                throw ValidationError(field: field, message: "must be a name of letters, digits, _ - . (at most 64)")
+            }
+            switch key {
+            case "partition": p.partition = word
+            case "account": p.account = word
+            default: p.qos = word
+            }
+        }
+        return p
     }
 
     static func outputTimesField(_ value: JSONValue?, list: InputFile? = nil, parameters: ParameterSet,

@@ -1,9 +1,23 @@
 import Foundation
 import Parameters
 
-/// Where a job should run. `auto` lets the service choose (today: local).
-public enum BackendKind: String, Sendable, CaseIterable {
+/// Where a job should run. `auto` lets the service choose (its default
+/// backend); a stored job always names a concrete one.
+public enum BackendKind: String, Sendable, CaseIterable, Codable {
     case local, slurm, kubernetes, auto
+}
+
+/// Where a batch scheduler puts the job (Slurm's partition, account, QoS);
+/// nil takes the site's default.
+public struct Placement: Sendable, Equatable {
+    public var partition: String?
+    public var account: String?
+    public var qos: String?
+    public init(partition: String? = nil, account: String? = nil, qos: String? = nil) {
+        self.partition = partition
+        self.account = account
+        self.qos = qos
+    }
 }
 
 /// What a job asks of the machine.
@@ -34,6 +48,7 @@ public struct JobSpec: Sendable {
     /// Scale factors of the outputs (the OutputListFilename file).
     public var outputTimes: [Double]
     public var resources: Resources
+    public var placement = Placement()
     public var backend: BackendKind
     /// The `parameters` object as the request gave it (canonical JSON), shown
     /// in listings; the full effective set is shown for a single job.

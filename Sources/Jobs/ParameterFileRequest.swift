@@ -19,7 +19,7 @@ extension JobRequest {
     ]
 
     static func fromParameterFile(_ file: JSONValue, body: JSONValue, name: String, description: String, backend: BackendKind,
-                                  inputs: [String: InputFile], limits: Limits) throws(ValidationError) -> JobSpec {
+                                  placement: Placement, inputs: [String: InputFile], limits: Limits) throws(ValidationError) -> JobSpec {
         guard case .string(let text) = file else {
             throw ValidationError(field: "parameter_file", message: "must be the text of a GADGET-4 parameter file, got \(file.typeName)")
         }
@@ -120,7 +120,8 @@ extension JobRequest {
         let outputTimes = listOn || inputs["OutputListFilename"] != nil
             ? try outputTimesField(body["output_times"], list: inputs["OutputListFilename"], parameters: parameters, limits: limits) : []
         return JobSpec(name: name, description: description, simulatorType: "gadget4", parameters: parameters,
-                       outputTimes: outputTimes, resources: resources, backend: backend, requestParametersJSON: parsed.1,
+                       outputTimes: outputTimes, resources: resources, placement: placement, backend: backend,
+                       requestParametersJSON: parsed.1,
                        rewrites: rewrites, particleCount: inputs["InitCondFile"]?.particles)
     }
 

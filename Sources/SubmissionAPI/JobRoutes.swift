@@ -45,23 +45,22 @@ extension SubmissionService {
         } catch {
             throw APIError(error)
         }
-        let kind = spec.backend == .auto ? BackendKind.local : spec.backend
-        guard let backend = backends[kind] else {
+        guard let backend = registry.backend(for: spec.backend) else {
             throw APIError(.unprocessableContent, field: "backend",
-                           "the \(kind.rawValue) backend is not configured on this server; available: \(backends.keys.map(\.rawValue).sorted().joined(separator: ", "))")
+                           "the \(spec.backend.rawValue) backend is not configured on this server; available: \((registry.kinds.map(\.rawValue) + ["auto"]).joined(separator: ", "))")
         }
-        let job = Job(owner: principal.user, spec: spec, idempotencyKey: key, requestHash: APIToken.hash(bytes))
-        if let refusal = backend.refusal(for: job) { throw APIError(refusal) }
+        let job = Job(owner: principal.user, spec: spec, backend: backend.kind, idempotencyKey: key, requestHash: APIToken.hash(bytes))
+        if let refusal = await backend.refusal(for: job) { throw APIError(refusal) }
 
         switch try await store.insert(job) {
         case .created(let stored):
             notify()
-            return jobResponse(stored, status: .created, headers: [.location: "/api/v1/jobs/\(stored.id)"])
+            return try await jobResponse(stored, status: .created, headers: [.location: "/api/v1/jobs/\(stored.id)"])
         case .existing(let stored):
             guard stored.requestHash == job.requestHash else {
                 throw APIError(.conflict, field: "Idempotency-Key", "was used before with a different body (job \(stored.id))")
             }
-            return jobResponse(stored, status: .created, headers: [
+            return try await jobResponse(stored, status: .created, headers: [
                 .location: "/api/v1/jobs/\(stored.id)", HTTPField.Name("Idempotent-Replayed")!: "true",
             ])
         }
@@ -70,7 +69,7 @@ extension SubmissionService {
     /// A text/plain submission as the JSON body it stands for: the file is
     /// `parameter_file`, the query gives the other fields (`name`,
     /// `description`, `filename`, `backend`, `ranks`, `nodes`,
-    /// `wall_clock_limit`, `memory_mb`, and uploads by parameter name:
+    /// `wall_clock_limit`, `memory_mb`, `partition`, `account`, `qos`, and uploads by parameter name:
     /// `InitCondFile`, `OutputListFilename`, `PowerSpectrumFile`).
     static func parameterFileBody(_ bytes: [UInt8], query: Parameters) throws -> JSONValue {
         guard let text = String(validating: bytes, as: UTF8.self) else {
@@ -84,13 +83,16 @@ extension SubmissionService {
         if let b = query.get("backend") { members.append(("backend", .string(b))) }
         let resources = ["ranks", "nodes", "wall_clock_limit", "memory_mb"].compactMap { k in query.get(k).map { (k, value($0)) } }
         if !resources.isEmpty { members.append(("resources", .object(resources))) }
+        let placement = ["partition", "account", "qos"].compactMap { k in query.get(k).map { (k, JSONValue.string($0)) } }
+        if !placement.isEmpty { members.append(("scheduler", .object(placement))) }
         let inputs = InputKind.allCases.compactMap { k in query.get(k.parameter).map { (k.parameter, JSONValue.string($0)) } }
         if !inputs.isEmpty { members.append(("inputs", .object(inputs))) }
         return .object(members)
     }
 
-    func jobResponse(_ job: Job, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        json(status, headers: headers) { w in job.writeJSON(to: &w, detailed: true) }
+    func jobResponse(_ job: Job, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) async throws -> Response {
+        let history = job.attempts > 0 ? try await store.attempts(jobID: job.id) : []
+        return json(status, headers: headers) { w in job.writeJSON(to: &w, detailed: true, history: history) }
     }
 
     // MARK: GET /api/v1/jobs
@@ -169,13 +171,24 @@ extension SubmissionService {
     }
 
     func getJob(_ request: Request, _ context: APIRequestContext) async throws -> Response {
-        jobResponse(try await visibleJob(context))
+        try await jobResponse(try await visibleJob(context))
+    }
+
+    /// The batch script of the job's latest attempt, as submitted (Slurm;
+    /// the local backend's is the command it runs).
+    func script(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        let job = try await visibleJob(context)
+        guard let text = try await store.attempts(jobID: job.id).last(where: { $0.script != nil })?.script else {
+            throw APIError(.notFound, field: "id", "the job has no batch script (it was not submitted to a batch scheduler yet)")
+        }
+        return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     /// Cancel: 202 while it stops (and again on repeats), 409 once it ended otherwise.
     func cancelJob(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let job = try await visibleJob(context)
-        if job.state == .cancelled { return jobResponse(job, status: .accepted) }
+        if job.state == .cancelled { return try await jobResponse(job, status: .accepted) }
         if job.state.isTerminal {
             throw APIError(.conflict, field: "id", "the job already ended (\(job.state.rawValue)); nothing to cancel")
         }
@@ -191,6 +204,6 @@ extension SubmissionService {
         if current.state.isTerminal && current.state != .cancelled {
             throw APIError(.conflict, field: "id", "the job already ended (\(current.state.rawValue)); nothing to cancel")
         }
-        return jobResponse(current, status: .accepted)
+        return try await jobResponse(current, status: .accepted)
     }
 }

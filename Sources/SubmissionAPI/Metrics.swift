@@ -4,8 +4,24 @@ import JobStore
 import Jobs
 import Prometheus
 
+/// Numbers another part of the process contributes to /metrics at each
+/// scrape (the in-process sync loops: passes, their duration, commands).
+public struct MetricSample: Sendable {
+    public var name: String
+    public var labels: [(String, String)]
+    public var value: Double
+    public var help: String
+    public init(name: String, labels: [(String, String)], value: Double, help: String) {
+        self.name = name
+        self.labels = labels
+        self.value = value
+        self.help = help
+    }
+}
+
 /// The service's Prometheus metrics: requests and latencies per route,
-/// jobs by state and the queue depth (refreshed from the store at scrape).
+/// jobs by state and the queue depth (refreshed from the store at scrape),
+/// and whatever `extraSamples` returns.
 public final class APIMetrics: @unchecked Sendable {
     public let registry: PrometheusCollectorRegistry
     private let lock = NSLock()
@@ -15,6 +31,9 @@ public final class APIMetrics: @unchecked Sendable {
     private let queueDepth: Gauge
     /// Bytes of result files sent (whole files and ranges), to show what a resumed download re-fetched.
     let resultBytes: Counter
+    private var extraGauges: [String: Gauge] = [:]
+    /// Called at each scrape.
+    public var extraSamples: @Sendable () -> [MetricSample] = { [] }
     private static let buckets: [Duration] = [
         .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5),
         .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
@@ -61,6 +80,16 @@ public final class APIMetrics: @unchecked Sendable {
         let counts = try await store.countsByState()
         for (state, gauge) in jobGauges { gauge.set(Double(counts[state] ?? 0)) }
         queueDepth.set(Double((counts[.queued] ?? 0) + (counts[.requeued] ?? 0)))
+        for sample in extraSamples() {
+            let key = sample.name + sample.labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+            let gauge = lock.withLock { () -> Gauge in
+                if let g = extraGauges[key] { return g }
+                let g = registry.makeGauge(name: sample.name, labels: sample.labels, help: sample.help)
+                extraGauges[key] = g
+                return g
+            }
+            gauge.set(sample.value)
+        }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer

@@ -62,7 +62,9 @@ public enum OpenAPIDocument {
               operationId: createJob
               summary: Submit a simulation
               description: >-
-                Validates, stores durably (fsync'ed) and queues the job; a dispatcher hands it to its backend.
+                Validates, stores durably (fsync'ed) and queues the job; a sync loop (in g4api or g4sync) hands it to its
+                backend. With backend slurm, the job's scheduler placement is checked against the Slurm user's
+                associations first (422 listing the allowed values).
                 Fields left out take the values of GADGET-4's DM-L50-N128 example with the softening scaled to the
                 mean particle spacing. A GADGET-4 parameter file is accepted as it is, as the JSON field
                 parameter_file or as a text/plain body (the other fields then come from the query): it is read
@@ -85,6 +87,9 @@ public enum OpenAPIDocument {
                 - {name: nodes, in: query, required: false, description: 'text/plain bodies only: resources.nodes.', schema: {type: integer, minimum: 1, maximum: 1024}}
                 - {name: wall_clock_limit, in: query, required: false, description: 'text/plain bodies only: resources.wall_clock_limit (default the file''s TimeLimitCPU).', schema: {type: integer, minimum: 10, maximum: 2592000}}
                 - {name: memory_mb, in: query, required: false, description: 'text/plain bodies only: resources.memory_mb (default the file''s MaxMemSize).', schema: {type: integer, minimum: 16, maximum: 1048576}}
+                - {name: partition, in: query, required: false, description: 'text/plain bodies only: scheduler.partition.', schema: {type: string, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$'}}
+                - {name: account, in: query, required: false, description: 'text/plain bodies only: scheduler.account.', schema: {type: string, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$'}}
+                - {name: qos, in: query, required: false, description: 'text/plain bodies only: scheduler.qos.', schema: {type: string, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$'}}
                 - {name: InitCondFile, in: query, required: false, description: 'text/plain bodies only: inputs.InitCondFile (an upload id).', schema: {type: string, format: uuid}}
                 - {name: OutputListFilename, in: query, required: false, description: 'text/plain bodies only: inputs.OutputListFilename (an upload id).', schema: {type: string, format: uuid}}
                 - {name: PowerSpectrumFile, in: query, required: false, description: 'text/plain bodies only: inputs.PowerSpectrumFile (an upload id).', schema: {type: string, format: uuid}}
@@ -154,10 +159,11 @@ public enum OpenAPIDocument {
               operationId: cancelJob
               summary: Cancel a job
               description: >-
-                Idempotent. A queued job is cancelled at once; a running one is signalled (SIGTERM, then SIGKILL after
-                a grace period) and becomes cancelled when its processes are gone. DELETE deletes nothing: the job
-                record stays (phase cancelled, listed and readable), and so do its outputs, logs and restart files
-                written so far; results stay downloadable. A job that already ended otherwise answers 409.
+                Idempotent. A queued job is cancelled at once; a running one is stopped by its backend (local: SIGUSR1,
+                then SIGKILL after a grace period; Slurm: scancel) and becomes cancelled when its run has ended.
+                DELETE deletes nothing: the job record stays (phase cancelled, listed and readable), and so do its
+                outputs, logs and restart files written so far; results stay downloadable. A job that already ended
+                otherwise answers 409.
               responses:
                 '202':
                   description: Cancelled or being cancelled.
@@ -167,6 +173,23 @@ public enum OpenAPIDocument {
                 '401': {$ref: '#/components/responses/Unauthorized'}
                 '404': {$ref: '#/components/responses/NotFound'}
                 '409': {$ref: '#/components/responses/Conflict'}
+          /api/v1/jobs/{id}/script:
+            parameters:
+              - $ref: '#/components/parameters/JobID'
+            get:
+              operationId: getJobScript
+              summary: The batch script of the job's latest attempt, as submitted (Slurm)
+              description: >-
+                The script as submitted to the scheduler (404 before the first submission). The local backend
+                has no scheduler: its script is the command it runs in the job's directory.
+              responses:
+                '200':
+                  description: The script.
+                  content:
+                    text/plain:
+                      schema: {type: string}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '404': {$ref: '#/components/responses/NotFound'}
           /api/v1/simulations/{id}/status:
             parameters:
               - $ref: '#/components/parameters/JobID'
@@ -260,18 +283,18 @@ public enum OpenAPIDocument {
                 '400': {$ref: '#/components/responses/BadRequest'}
                 '401': {$ref: '#/components/responses/Unauthorized'}
                 '404': {$ref: '#/components/responses/NotFound'}
-          /api/v1/jobs/{id}/script:
+          /api/v1/jobs/{id}/parameter-file:
             parameters:
               - $ref: '#/components/parameters/JobID'
             get:
-              operationId: getJobScript
-              summary: What the backend runs for the job, and the parameter file the solver reads
+              operationId: getJobParameterFile
+              summary: The parameter file the solver reads (service-controlled names rewritten, see rewrites)
               responses:
                 '200':
-                  description: The script (null when the backend renders none), parameter file and output list.
+                  description: The parameter file.
                   content:
-                    application/json:
-                      schema: {$ref: '#/components/schemas/JobScript'}
+                    text/plain:
+                      schema: {type: string}
                 '401': {$ref: '#/components/responses/Unauthorized'}
                 '404': {$ref: '#/components/responses/NotFound'}
           /api/v1/events:
@@ -565,10 +588,53 @@ public enum OpenAPIDocument {
                   description: GADGET-4 parameters by name (see g4sim params list); paths and limits are set by the service.
                   additionalProperties: {$ref: '#/components/schemas/ParameterValue'}
                 resources: {$ref: '#/components/schemas/Resources'}
-                backend: {type: string, enum: [local, slurm, kubernetes, auto], default: local}
+                scheduler: {$ref: '#/components/schemas/Placement'}
+                backend: {type: string, enum: [local, slurm, kubernetes, auto], default: auto, description: 'auto (or none) is the server''s default backend; a backend the server does not have is refused (422).'}
                 parameter_file: {type: string, description: 'A GADGET-4 parameter file as it is (see POST /api/v1/jobs).'}
                 parameter_file_name: {type: string, default: param.txt, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$', description: 'The name diagnostics give parameter_file.'}
                 inputs: {$ref: '#/components/schemas/Inputs'}
+            Placement:
+              type: object
+              additionalProperties: false
+              description: Where a batch scheduler puts the job (Slurm); absent values take the site's defaults.
+              properties:
+                partition: {type: [string, 'null'], pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$'}
+                account: {type: [string, 'null'], pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$'}
+                qos: {type: [string, 'null'], pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$'}
+            Attempt:
+              type: object
+              description: One hand-over of the job to a backend, and how it ended.
+              required: [attempt, backend, resumed, memory_mb, why, submitted_at, accounting]
+              properties:
+                attempt: {type: integer, minimum: 1}
+                backend: {type: string}
+                scheduler_job_id: {type: [string, 'null']}
+                resumed: {type: boolean, description: Continued from restart files.}
+                memory_mb: {type: integer, description: Memory per rank this attempt asked for.}
+                why: {type: string, description: Why this attempt was made (first attempt, or why it was resubmitted).}
+                submitted_at: {type: string, format: date-time}
+                ended_at: {type: [string, 'null'], format: date-time}
+                ending: {type: [string, 'null'], enum: [completed, failed, resume_me, time_limit, preempted, out_of_memory, node_failure, boot_failure, deadline, cancelled, lost, null]}
+                exit_code: {type: [integer, 'null']}
+                reason: {type: [string, 'null'], description: The scheduler's words.}
+                counts_against_limit: {type: [boolean, 'null']}
+                accounting:
+                  type: array
+                  description: The scheduler's accounting (Slurm's sacct) of the allocation (step "") and each step.
+                  items: {$ref: '#/components/schemas/AccountingRow'}
+            AccountingRow:
+              type: object
+              required: [step, state, exit_code]
+              properties:
+                step: {type: string}
+                state: {type: string}
+                exit_code: {type: string, description: 'code:signal'}
+                elapsed_seconds: {type: [integer, 'null']}
+                total_cpu_seconds: {type: [number, 'null']}
+                max_rss_kb: {type: [integer, 'null']}
+                node_list: {type: [string, 'null']}
+                start: {type: [string, 'null']}
+                end: {type: [string, 'null']}
             ParameterValue:
               description: A GADGET-4 parameter's value (a number, or a word for names such as SnapshotFileBase; true/false for switches).
               oneOf:
@@ -658,15 +724,6 @@ public enum OpenAPIDocument {
                 state: {type: string, enum: [active, ended]}
                 progress: {type: number, description: 'Mean progress of the points, percent.'}
                 jobs: {type: array, items: {$ref: '#/components/schemas/Job'}, description: 'In point order (single-sweep responses).'}
-            JobScript:
-              type: object
-              required: [id, backend, script, parameter_file, output_list]
-              properties:
-                id: {type: string, format: uuid}
-                backend: {type: string}
-                script: {type: [string, 'null']}
-                parameter_file: {type: string}
-                output_list: {type: string}
             JobEvent:
               type: object
               required: [id, name, status, phase, progress, created_at]
@@ -702,7 +759,8 @@ public enum OpenAPIDocument {
                 parameters: {type: object, description: 'The parameters object as submitted.', additionalProperties: {$ref: '#/components/schemas/ParameterValue'}}
                 effective_parameters: {type: object, description: 'Every GADGET-4 parameter the solver reads (single-job responses only).', additionalProperties: {$ref: '#/components/schemas/ParameterValue'}}
                 resources: {$ref: '#/components/schemas/Resources'}
-                backend: {type: string}
+                scheduler: {$ref: '#/components/schemas/Placement'}
+                backend: {type: string, enum: [local, slurm, kubernetes]}
                 progress: {type: number, minimum: 0, maximum: 100}
                 cancel_requested: {type: boolean}
                 scheduler_job_id: {type: [string, 'null']}
@@ -716,6 +774,7 @@ public enum OpenAPIDocument {
                 completed_at: {type: [string, 'null'], format: date-time}
                 sweep_id: {type: [string, 'null'], description: 'The sweep this job is a point of.'}
                 rewrites: {type: array, items: {$ref: '#/components/schemas/Rewrite'}, description: 'Service-controlled parameters the service replaced (single-job responses only).'}
+                history: {type: array, description: 'Every attempt, oldest first (single-job responses only).', items: {$ref: '#/components/schemas/Attempt'}}
             JobList:
               type: object
               required: [jobs, total, page, page_size, next_cursor]

@@ -1,9 +1,11 @@
 import Crypto
 import Foundation
 import Hummingbird
+import JobStore
 import Jobs
 import NIOCore
 import NIOPosix
+import RunContract
 import Scheduling
 
 /// SHA-256 of result files, remembered by (path, size, mtime): snapshots do
@@ -27,17 +29,17 @@ final class ResultFiles: @unchecked Sendable {
 
 extension SubmissionService {
     func directory(of job: Job) throws -> URL {
-        guard let backend = backends[job.backend] else {
+        guard let backend = registry.backend(for: job.backend) else {
             throw APIError(.notFound, field: "id", "the job's backend (\(job.backend.rawValue)) is not configured here")
         }
-        return backend.workingDirectory(for: job)
+        return backend.directory(for: job)
     }
 
     // MARK: status
 
     func status(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let job = try await visibleJob(context)
-        let progress = SolverProgress.read(try directory(of: job).appendingPathComponent("output/progress.json"))
+        let progress = job.solverProgress  // as the sync loop last read it
         return json(.ok) { w in
             w.beginObject()
             w.field("id", job.id)
@@ -66,14 +68,14 @@ extension SubmissionService {
 
     func listResults(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let job = try await visibleJob(context)
-        let output = try directory(of: job).appendingPathComponent("output", isDirectory: true)
+        let output = try directory(of: job).appendingPathComponent(RunLayout.outputDirectory, isDirectory: true)
         let results = self.results
         var files = try await offloaded { () -> [(String, Int, Double, String)] in
             var files: [(String, Int, Double, String)] = []
             let fm = FileManager.default
             guard let walker = fm.enumerator(atPath: output.path) else { return files }
             while let relative = walker.nextObject() as? String {
-                if relative.hasPrefix("restartfiles") { walker.skipDescendants(); continue }
+                if relative.hasPrefix(RunLayout.restartDirectory) { walker.skipDescendants(); continue }
                 let name = (relative as NSString).lastPathComponent
                 if name.hasPrefix(".") { continue }  // files being written
                 let path = output.path + "/" + relative
@@ -124,7 +126,7 @@ extension SubmissionService {
             }
         }
         guard !parts.isEmpty, parts.count <= 8 else { throw APIError(.badRequest, field: "name", "is missing or too deep") }
-        if parts[0] == "restartfiles" { throw APIError(.notFound, field: "name", "no such result file") }
+        if parts[0] == RunLayout.restartDirectory { throw APIError(.notFound, field: "name", "no such result file") }
         let base = output.resolvingSymlinksInPath().path
         let path = URL(fileURLWithPath: base + "/" + parts.joined(separator: "/")).resolvingSymlinksInPath().path
         guard path.hasPrefix(base + "/") else { throw APIError(.badRequest, field: "name", "points outside the job's results") }
@@ -133,7 +135,7 @@ extension SubmissionService {
 
     func downloadResult(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let job = try await visibleJob(context)
-        let output = try directory(of: job).appendingPathComponent("output", isDirectory: true)
+        let output = try directory(of: job).appendingPathComponent(RunLayout.outputDirectory, isDirectory: true)
         let path = try Self.resultPath(context.parameters.getCatchAll(), in: output)
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
               attributes[.type] as? FileAttributeType == .typeRegular,
@@ -179,6 +181,9 @@ extension SubmissionService {
 
     // MARK: logs
 
+    /// Logs come from the store, where the sync loop copies them as the run
+    /// writes them (so they are served even when the job's directory is on a
+    /// cluster filesystem this process does not mount).
     func logs(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let job = try await visibleJob(context)
         let q = request.uri.queryParameters
@@ -189,8 +194,7 @@ extension SubmissionService {
             }
             tail = n
         }
-        let stream = q.get("stream") ?? "stdout"
-        guard stream == "stdout" || stream == "stderr" else {
+        guard let stream = LogStream(rawValue: q.get("stream") ?? "stdout") else {
             throw APIError(.badRequest, field: "stream", "must be stdout or stderr")
         }
         var follow = false
@@ -200,13 +204,12 @@ extension SubmissionService {
             }
             follow = f
         }
-        let path = try directory(of: job).appendingPathComponent("\(stream).log").path
-        let (lines, end) = try await offloaded { [tail] in Self.tailLines(path: path, count: tail) }
+        let (lines, end) = try await Self.tailLines(store: store, jobID: job.id, stream: stream, count: tail)
         if !follow {
             return json(.ok) { w in
                 w.beginObject()
                 w.field("id", job.id)
-                w.field("stream", stream)
+                w.field("stream", stream.rawValue)
                 w.key("lines")
                 w.beginArray()
                 for line in lines { w.string(line) }
@@ -214,7 +217,8 @@ extension SubmissionService {
                 w.endObject()
             }
         }
-        // Server-Sent Events: the tail, then new lines as they come, until the job ended and the file is drained.
+        // Server-Sent Events: the tail, then new lines as they are stored, until the job
+        // ended (the sync loop stores a run's last bytes before it records the ending).
         let store = self.store
         let id = job.id
         let body = ResponseBody { writer in
@@ -222,16 +226,16 @@ extension SubmissionService {
             for line in lines { event += "data: \(line)\n\n" }
             if !event.isEmpty { try await writer.write(ByteBuffer(string: event)) }
             var offset = end
-            var pending = Data()
+            var pending: [UInt8] = []
             var idle = 0
             while true {
-                let (chunk, next) = try await offloaded { [offset] in Self.read(path: path, from: offset) }
+                let (chunk, next) = try await store.logBytes(jobID: id, stream: stream, from: offset, limit: 1 << 20)
                 offset = next
-                pending.append(chunk)
+                pending += chunk
                 var out = ""
                 while let newline = pending.firstIndex(of: 0x0A) {
-                    out += "data: \(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))\n\n"
-                    pending = Data(pending[pending.index(after: newline)...])
+                    out += "data: \(String(decoding: pending[..<newline], as: UTF8.self))\n\n"
+                    pending.removeSubrange(...newline)
                 }
                 if !out.isEmpty { try await writer.write(ByteBuffer(string: out)); idle = 0 }
                 if chunk.isEmpty {
@@ -239,7 +243,7 @@ extension SubmissionService {
                     if idle % 4 == 0 {
                         guard let current = try await store.job(id: id, owner: nil) else { break }
                         if current.state.isTerminal {
-                            let (rest, _) = try await offloaded { [offset] in Self.read(path: path, from: offset) }
+                            let (rest, _) = try await store.logBytes(jobID: id, stream: stream, from: offset, limit: 1)
                             if rest.isEmpty {
                                 try await writer.write(ByteBuffer(string: "event: end\ndata: \(current.state.rawValue)\n\n"))
                                 break
@@ -256,34 +260,23 @@ extension SubmissionService {
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
     }
 
-    /// The last `count` lines of a file and the file's length.
-    static func tailLines(path: String, count: Int) -> ([String], UInt64) {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return ([], 0) }
-        defer { try? handle.close() }
-        let size = (try? handle.seekToEnd()) ?? 0
-        guard count > 0, size > 0 else { return ([], size) }
-        var start = size
-        var data = Data()
-        // Read backwards in blocks until enough newlines (or 16 MiB).
+    /// The last `count` lines of a stored log and where the log ends.
+    static func tailLines(store: any JobStorage, jobID: String, stream: LogStream, count: Int) async throws -> ([String], Int64) {
+        let length = try await store.logLength(jobID: jobID, stream: stream)
+        guard count > 0, length > 0 else { return ([], length) }
+        var start = length
+        var data: [UInt8] = []
+        // Backwards in blocks until enough newlines (or 16 MiB).
         while start > 0 {
-            let block = min(UInt64(65536), start)
+            let block = min(Int64(1 << 20), start)
             start -= block
-            try? handle.seek(toOffset: start)
-            let chunk = (try? handle.read(upToCount: Int(block))) ?? Data()
-            data = chunk + data
+            let (bytes, _) = try await store.logBytes(jobID: jobID, stream: stream, from: start, limit: Int(block))
+            data = Array(bytes.prefix(Int(block))) + data
             if data.reduce(0, { $1 == 0x0A ? $0 + 1 : $0 }) > count || data.count > 16 << 20 { break }
         }
         var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
         if start > 0 && !lines.isEmpty { lines.removeFirst() }  // probably partial
-        return (Array(lines.suffix(count)), size)
-    }
-
-    static func read(path: String, from offset: UInt64) -> (Data, UInt64) {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return (Data(), offset) }
-        defer { try? handle.close() }
-        try? handle.seek(toOffset: offset)
-        let data = (try? handle.read(upToCount: 1 << 20)) ?? Data()
-        return (data, offset + UInt64(data.count))
+        return (Array(lines.suffix(count)), length)
     }
 }

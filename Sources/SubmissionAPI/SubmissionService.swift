@@ -47,21 +47,19 @@ public struct SubmissionService: Sendable {
         public init() {}
     }
 
-    let store: any JobRepository
-    let backends: [BackendKind: any Backend]
+    let store: any JobStorage
+    let registry: BackendRegistry
     let settings: Settings
     let metrics: APIMetrics
     let tokens: TokenCache
-    /// Called after a job was stored or a cancel requested (wakes the dispatcher).
+    /// Called after a job was stored or a cancel requested (wakes the sync loops).
     let notify: @Sendable () -> Void
     let results: ResultFiles
 
-    public init(store: any JobRepository, backends: [any Backend], settings: Settings = Settings(),
+    public init(store: any JobStorage, registry: BackendRegistry, settings: Settings = Settings(),
                 metrics: APIMetrics = APIMetrics(), notify: @escaping @Sendable () -> Void = {}) {
         self.store = store
-        var map: [BackendKind: any Backend] = [:]
-        for b in backends { map[b.kind] = b }
-        self.backends = map
+        self.registry = registry
         self.settings = settings
         self.metrics = metrics
         self.tokens = TokenCache(ttlSeconds: settings.tokenCacheSeconds)
@@ -90,6 +88,7 @@ public struct SubmissionService: Sendable {
         router.get("/api/v1/jobs") { request, context in try await self.listJobs(request, context) }
         router.get("/api/v1/jobs/:id") { request, context in try await self.getJob(request, context) }
         router.delete("/api/v1/jobs/:id") { request, context in try await self.cancelJob(request, context) }
+        router.get("/api/v1/jobs/:id/script") { request, context in try await self.script(request, context) }
         router.get("/api/v1/simulations/:id/status") { request, context in try await self.status(request, context) }
         router.get("/api/v1/simulations/:id/results") { request, context in try await self.listResults(request, context) }
         router.get("/api/v1/simulations/:id/results/**") { request, context in try await self.downloadResult(request, context) }
@@ -102,7 +101,7 @@ public struct SubmissionService: Sendable {
         router.get("/api/v1/sweeps/:id") { request, context in try await self.getSweep(request, context) }
         router.delete("/api/v1/sweeps/:id") { request, context in try await self.cancelSweep(request, context) }
         router.get("/api/v1/events") { request, context in try await self.events(request, context) }
-        router.get("/api/v1/jobs/:id/script") { request, context in try await self.jobScript(request, context) }
+        router.get("/api/v1/jobs/:id/parameter-file") { request, context in try await self.jobParameterFile(request, context) }
         router.get("/api/v1/simulations/:id/plots/power-spectrum.svg") { request, context in try await self.powerSpectrumPlot(request, context) }
         router.get("/api/v1/simulations/:id/plots/mass-function.svg") { request, context in try await self.massFunctionPlot(request, context) }
         router.get("/api/v1/simulations/:id/plots/density.png") { request, context in try await self.densityImage(request, context) }
@@ -110,7 +109,7 @@ public struct SubmissionService: Sendable {
         return router
     }
 
-    /// A Hummingbird application serving this API (with extra services, e.g. the dispatcher).
+    /// A Hummingbird application serving this API (with extra services, e.g. the sync loops).
     public func buildApplication(host: String, port: Int, services: [any Service] = [], logger: Logger)
         -> some ApplicationProtocol {
         Application(router: buildRouter(), configuration: .init(address: .hostname(host, port: port), serverName: "g4api"),

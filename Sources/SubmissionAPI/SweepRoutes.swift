@@ -76,13 +76,16 @@ extension SubmissionService {
                 e.details = error.details
                 throw e
             }
-            let kind = spec.backend == .auto ? BackendKind.local : spec.backend
-            guard let backend = backends[kind] else {
-                throw APIError(.unprocessableContent, field: "base.backend", "the \(kind.rawValue) backend is not configured on this server")
+            guard let backend = registry.backend(for: spec.backend) else {
+                throw APIError(.unprocessableContent, field: "base.backend",
+                               "the \(spec.backend.rawValue) backend is not configured on this server; available: \((registry.kinds.map(\.rawValue) + ["auto"]).joined(separator: ", "))")
             }
-            let job = Job(owner: principal.user, spec: spec, sweepID: sweepID)
-            if let refusal = backend.refusal(for: job) {
-                throw APIError(.unprocessableContent, field: "base.\(refusal.field)", refusal.message)
+            let job = Job(owner: principal.user, spec: spec, backend: backend.kind, sweepID: sweepID)
+            if index == 0, let refusal = await backend.refusal(for: job) {
+                // The points differ only in physics parameters, so one answer holds for all (Slurm asks sacctmgr).
+                var e = APIError(.unprocessableContent, field: "base.\(refusal.field)", refusal.message)
+                e.details = refusal.details
+                throw e
             }
             jobs.append(job)
         }

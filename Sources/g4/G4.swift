@@ -91,7 +91,7 @@ struct List: AsyncParsableCommand {
             if json { try printJSON(page); return }
             var rows = [["ID", "NAME", "PHASE", "PROGRESS", "BACKEND", "CREATED"]]
             for j in page.jobs {
-                rows.append([j.id, j.name, j.phase.rawValue, String(format: "%.1f %%", j.progress ?? 0), j.backend ?? "",
+                rows.append([j.id, j.name, j.phase.rawValue, String(format: "%.1f %%", j.progress ?? 0), j.backend?.rawValue ?? "",
                              j.createdAt.formatted(.iso8601)])
             }
             say(table(rows))

@@ -8,6 +8,7 @@ import NIOCore
 import NIOPosix
 import Scheduling
 import ServiceLifecycle
+import ServiceSetup
 import SubmissionAPI
 import Sync
 
@@ -34,7 +35,7 @@ enum Entry {
 struct G4API: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "g4api",
-        abstract: "The g4 submission service: REST API, job store and the local backend.",
+        abstract: "The g4 submission service: REST API and job store, with the sync loops in-process unless g4sync runs them.",
         discussion: "Settings come from environment variables (or --config FILE):\n"
             + ServiceConfiguration.known.sorted(by: { $0.key < $1.key }).map { "  \($0.key): \($0.value)" }.joined(separator: "\n"),
         subcommands: [Serve.self, Token.self], defaultSubcommand: Serve.self)
@@ -45,62 +46,49 @@ struct ConfigOption: ParsableArguments {
     var config: String?
 }
 
-/// Bootstraps JSON-lines logging once per process.
-func makeLogger(level: Logger.Level) -> Logger {
-    LoggingSystem.bootstrap { label in
-        var h = JSONLogHandler(label: label)
-        h.logLevel = level
-        return h
-    }
-    return Logger(label: "g4api")
-}
-
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Serve the API and run the dispatcher (the default).")
+    static let configuration = CommandConfiguration(abstract: "Serve the API and run the sync loops SYNC names (the default).")
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
         let config = try ServiceConfiguration(file: options.config)
-        let logger = makeLogger(level: config.logLevel)
-        let store = try await config.openStore(logger: logger)
-        let results = config.resultsDirectory
-        try FileManager.default.createDirectory(at: results, withIntermediateDirectories: true)
-        let backend = LocalBackend(.init(resultsDirectory: results, g4sim: config.g4sim, mpirun: config.mpirun,
-                                         slots: try config.slots(), gracePeriod: try config.grace()),
-                                   logger: Logger(label: "g4.backend.local"))
-        if !FileManager.default.isExecutableFile(atPath: backend.configuration.g4sim) {
-            logger.warning("g4sim not found; jobs will fail to start", metadata: ["g4sim": "\(backend.configuration.g4sim)"])
-        }
-        let dispatcher = Dispatcher(store: store, backends: [backend], logger: Logger(label: "g4.dispatcher"))
+        let logger = JSONLogHandler.bootstrap(label: "g4api", level: config.logLevel)
+        let components = try await ServiceComponents.build(config, logger: logger)
+        let sync = try components.syncService(defaultRoles: [.submit, .watch], logger: Logger(label: "g4.sync"))
         var settings = SubmissionService.Settings()
         settings.corsOrigins = config.corsOrigins
         settings.uploadsDirectory = config.uploadsDirectory
         settings.maxUploadBytes = try config.maxUploadBytes()
-        settings.maxSweepPoints = try config.maxSweepPoints()
-        settings.g4sim = backend.configuration.g4sim
-        settings.plotCacheDirectory = results.appendingPathComponent(".plot-cache", isDirectory: true)
-        let service = SubmissionService(store: store, backends: [backend], settings: settings, notify: { dispatcher.wake() })
+        settings.maxSweepPoints = try config.positiveInteger("SWEEP_MAX_POINTS", default: 100)
+        settings.g4sim = config.g4sim
+        settings.plotCacheDirectory = config.resultsDirectory.appendingPathComponent(".plot-cache", isDirectory: true)
+        let metrics = APIMetrics()
+        if let sync { metrics.extraSamples = { sync.metricSamples() } }
+        let service = SubmissionService(store: components.store, registry: components.registry, settings: settings,
+                                        metrics: metrics, notify: { sync?.wake() })
         let port = try config.port()
         let app = service.buildApplication(host: config.host, port: port, logger: logger)
         logger.info("g4api starting", metadata: [
             "host": "\(config.host)", "port": "\(port)", "database": "\(Self.redacted(config.databaseURL))",
-            "results": "\(results.path)", "g4sim": "\(backend.configuration.g4sim)", "slots": "\(backend.configuration.slots)",
+            "backends": "\(components.registry.kinds.map(\.rawValue).joined(separator: ","))",
+            "default_backend": "\(components.registry.defaultKind.rawValue)",
+            "sync": "\(config.values["SYNC"] ?? "submit,watch")",
         ])
         // Shut down in reverse order on SIGTERM/SIGINT: the server stops accepting and finishes
-        // in-flight requests, then the dispatcher stops. Running jobs keep running (own sessions);
-        // the next g4api re-attaches to them.
+        // in-flight requests, then the sync loops stop. Running jobs keep running (own sessions,
+        // or the scheduler's); the next g4api or g4sync re-attaches to them.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if config.dispatcherEnabled {
-            services.append(.init(service: DispatcherService(dispatcher: dispatcher), serviceName: "dispatcher"))
+        if let sync {
+            services.append(.init(service: SyncLoops(sync: sync), serviceName: "sync"))
         } else {
-            logger.warning("dispatcher is off: jobs are stored but not started")
+            logger.warning("no sync loops in this process (SYNC=none): jobs are stored but started and followed elsewhere")
         }
         services.append(.init(service: app, serviceName: "http"))
         let group = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-        try await store.close()
+        try await components.store.close()
         logger.info("g4api stopped")
     }
 
@@ -108,14 +96,6 @@ struct Serve: AsyncParsableCommand {
         guard var c = URLComponents(string: url), c.password != nil else { return url }
         c.password = "***"
         return c.string ?? url
-    }
-}
-
-/// Runs the dispatcher until graceful shutdown.
-struct DispatcherService: Service {
-    let dispatcher: Dispatcher
-    func run() async throws {
-        await cancelWhenGracefulShutdown { await dispatcher.run() }
     }
 }
 
@@ -140,7 +120,7 @@ struct Token: AsyncParsableCommand {
             let config = try ServiceConfiguration(file: options.config)
             var logger = Logger(label: "g4api.token")
             logger.logLevel = .warning
-            let store = try await config.openStore(logger: logger)
+            let store = try await ServiceComponents.openStore(config, logger: logger)
             let token = APIToken.generate()
             try await store.insertToken(hash: APIToken.hash(token), user: user, admin: admin)
             try await store.close()

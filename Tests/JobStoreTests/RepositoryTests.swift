@@ -8,7 +8,7 @@ import Testing
 /// One suite, both stores: every test runs against SQLite and PostgreSQL.
 @Suite struct RepositoryTests {
     func newJob(_ owner: String = "alice", name: String = "job", key: String? = nil) throws -> Job {
-        Job(owner: owner, spec: try TestJobs.spec(name: name), idempotencyKey: key, requestHash: key.map { "h-" + $0 })
+        Job(owner: owner, spec: try TestJobs.spec(name: name), backend: .local, idempotencyKey: key, requestHash: key.map { "h-" + $0 })
     }
 
     func created(_ outcome: InsertOutcome) -> Job? {
@@ -149,8 +149,8 @@ import Testing
         let a = try #require(created(try await store.insert(try newJob(name: "a"))))
         let b = try #require(created(try await store.insert(try newJob(name: "b"))))
         _ = try await store.apply(.submit, to: a.id, changes: JobChanges())
-        #expect(try await store.jobs(in: [.queued], limit: 10).map(\.id) == [b.id])
-        #expect(try await store.jobs(in: [.queued, .submitted], limit: 10).map(\.id) == [a.id, b.id])
+        #expect(try await store.jobs(in: [.queued], backend: nil, limit: 10).map(\.id) == [b.id])
+        #expect(try await store.jobs(in: [.queued, .submitted], backend: nil, limit: 10).map(\.id) == [a.id, b.id])
     }
 }
 
@@ -177,9 +177,9 @@ import Testing
     @Test func migrationsAreVersionedAndRunOnce() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("g4mig-\(UUID().uuidString.prefix(8))/jobs.db").path
         let first = try SQLiteJobRepository(path: path)
-        #expect(try first.migrationVersions() == [1, 2])
+        #expect(try first.migrationVersions() == [1, 2, 3])
         let second = try SQLiteJobRepository(path: path)
-        #expect(try second.migrationVersions() == [1, 2])
+        #expect(try second.migrationVersions() == [1, 2, 3])
     }
 
     @Test func concurrentInsertsAreGroupedAndAllDurable() async throws {
@@ -187,7 +187,7 @@ import Testing
         let store = try SQLiteJobRepository(path: path)
         let spec = try TestJobs.spec()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for i in 0..<300 { group.addTask { _ = try await store.insert(Job(owner: "u\(i % 3)", spec: spec)) } }
+            for i in 0..<300 { group.addTask { _ = try await store.insert(Job(owner: "u\(i % 3)", spec: spec, backend: .local)) } }
             try await group.waitForAll()
         }
         try await store.close()

@@ -71,7 +71,7 @@ func refusal(_ body: String) -> ValidationError? {
     }
 
     @Test func applyRefusesIllegalTransitions() throws {
-        var job = Job(owner: "alice", spec: try JobRequest.validate(try parse(#"{"name":"x"}"#)))
+        var job = Job(owner: "alice", spec: try JobRequest.validate(try parse(#"{"name":"x"}"#)), backend: .local)
         #expect(job.state == .queued)
         #expect(throws: IllegalTransition.self) { try job.apply(.start) }
         try job.apply(.submit)

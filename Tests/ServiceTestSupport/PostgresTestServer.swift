@@ -142,7 +142,7 @@ public enum StoreKind: String, CaseIterable, Sendable {
     case sqlite, postgres
 
     /// A fresh, empty, migrated store.
-    public func makeStore() async throws -> any JobRepository {
+    public func makeStore() async throws -> any JobStorage {
         switch self {
         case .sqlite:
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("g4store-\(UUID().uuidString.prefix(8))")

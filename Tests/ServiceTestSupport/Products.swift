@@ -21,6 +21,7 @@ public enum Products {
     }
 
     public static var g4api: String { directory.appendingPathComponent("g4api").path }
+    public static var g4sync: String { directory.appendingPathComponent("g4sync").path }
 
     public static var python: String {
         if let p = ProcessInfo.processInfo.environment["G4_PYTHON"], !p.isEmpty { return p }
@@ -36,19 +37,22 @@ public enum Products {
     /// A stand-in solver for tests about the service itself (not the physics).
     /// As g4sim is run (`fake-g4sim run param.txt [--restart]`, in the job's
     /// directory), it records the run in RUNS_LOG, writes a progress file and
-    /// the marker `fake-started`, and exits 0 (75 on SIGTERM, as g4sim does).
+    /// the marker `fake-started`, and exits 0 (75 on SIGTERM or SIGUSR1, as g4sim does).
     /// With `held`, it waits before exiting until the test creates
     /// `fake-release` in the job's directory (`release(_:)`), so "still
     /// running" is a state the test controls, not a race with the clock. A
     /// held run gives up after 15 minutes (exit 124), so a failed test leaves
     /// no process behind for long.
-    public static func fakeSolver(in directory: URL, held: Bool = false) throws -> String {
-        let path = directory.appendingPathComponent(held ? "fake-g4sim-held" : "fake-g4sim").path
+    /// `ignoringSIGTERM`: a solver that does not stop when asked (SIGTERM or SIGUSR1; only SIGKILL ends it).
+    public static func fakeSolver(in directory: URL, held: Bool = false, ignoringSIGTERM: Bool = false) throws -> String {
+        let name = "fake-g4sim" + (held ? "-held" : "") + (ignoringSIGTERM ? "-stubborn" : "")
+        let path = directory.appendingPathComponent(name).path
+        let onTerm = ignoringSIGTERM ? "trap '' TERM USR1" : "trap 'echo stopped; exit 75' TERM USR1"
         let script = """
             #!/bin/sh
             echo "$(basename "$PWD") $$" >> "${RUNS_LOG:-/dev/null}"
             mkdir -p output
-            trap 'echo stopped; exit 75' TERM
+            \(onTerm)
             echo '{"state":"running","step":1,"scale_factor":0.5,"redshift":1,"fraction_done":0.5,"elapsed_seconds":0.1,"eta_seconds":0.1,"particles_per_second":1,"last_snapshot":null,"updated":"now"}' > output/progress.json
             echo "fake g4sim running"
             : > fake-started

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import JobStore
 import Jobs
+import RunContract
 import Scheduling
 import ServiceTestSupport
 import SubmissionAPI
@@ -11,7 +12,7 @@ import Testing
 
 /// A service on a fresh store with three users; no dispatcher, so jobs stay queued.
 struct Fixture {
-    let store: any JobRepository
+    let store: any JobStorage
     let backend: LocalBackend
     let service: SubmissionService
     let alice: String, bob: String, admin: String
@@ -22,7 +23,7 @@ struct Fixture {
         let backend = LocalBackend(.init(resultsDirectory: results, g4sim: "/bin/false", slots: 2))
         var settings = SubmissionService.Settings()
         settings.corsOrigins = cors
-        let service = SubmissionService(store: store, backends: [backend], settings: settings)
+        let service = SubmissionService(store: store, registry: BackendRegistry([backend]), settings: settings)
         var tokens: [String] = []
         for (user, admin) in [("alice", false), ("bob", false), ("root", true)] {
             let t = APIToken.generate()
@@ -205,16 +206,19 @@ func number(_ v: JSONValue?) -> Double? { if case .number(let s)? = v { return D
         try await f.test { client in
             let id = try #require(string(try await client.call(.post, "/api/v1/jobs", token: f.alice, body: #"{"name": "r"}"#).json?["id"]))
             let job = try #require(try await f.store.job(id: id, owner: nil))
-            let dir = f.backend.workingDirectory(for: job)
+            let dir = f.backend.directory(for: job)
             let output = dir.appendingPathComponent("output")
             try FileManager.default.createDirectory(at: output.appendingPathComponent("powerspecs"), withIntermediateDirectories: true)
             try FileManager.default.createDirectory(at: output.appendingPathComponent("restartfiles"), withIntermediateDirectories: true)
             try Data("0123456789".utf8).write(to: output.appendingPathComponent("snapshot_000.hdf5"))
             try Data("k P\n".utf8).write(to: output.appendingPathComponent("powerspecs/powerspec_000.txt"))
             try Data("secret".utf8).write(to: output.appendingPathComponent("restartfiles/restart.0"))
-            try Data(#"{"state":"running","step":7,"scale_factor":0.25,"redshift":3,"fraction_done":0.4,"elapsed_seconds":2,"eta_seconds":3,"particles_per_second":10,"last_snapshot":"output/snapshot_000.hdf5","updated":"x"}"#.utf8)
-                .write(to: output.appendingPathComponent("progress.json"))
-            try Data((1...10).map { "line \($0)\n" }.joined().utf8).write(to: dir.appendingPathComponent("stdout.log"))
+            // What the sync loop stores from the run's progress.json and stdout.log.
+            let progress = try #require(SolverProgress.decode(Data(#"{"state":"running","step":7,"scale_factor":0.25,"redshift":3,"fraction_done":0.4,"elapsed_seconds":2,"eta_seconds":3,"particles_per_second":10,"last_snapshot":"output/snapshot_000.hdf5","updated":"x"}"#.utf8)))
+            try await f.store.update(id, changes: JobChanges(progress: 40, solverProgress: progress))
+            let log = Array((1...10).map { "line \($0)\n" }.joined().utf8)
+            #expect(try await f.store.appendLog(jobID: id, stream: .stdout, offset: 0, bytes: Array(log[..<25])))
+            #expect(try await f.store.appendLog(jobID: id, stream: .stdout, offset: 25, bytes: Array(log[25...])))
 
             let status = try await client.call(.get, "/api/v1/simulations/\(id)/status", token: f.alice)
             #expect(status.status == .ok && number(status.json?["progress"]) == 40 && number(status.json?["redshift"]) == 3)
@@ -285,8 +289,9 @@ func number(_ v: JSONValue?) -> Double? { if case .number(let s)? = v { return D
         // Every route is described.
         for path in ["/health:", "/metrics:", "/openapi.yaml:", "/api/v1/jobs:", "/api/v1/jobs/{id}:", "/api/v1/simulations/{id}/status:",
                      "/api/v1/simulations/{id}/results:", "/api/v1/simulations/{id}/results/{name}:", "/api/v1/simulations/{id}/logs:",
-                     "/api/v1/uploads:", "/api/v1/uploads/{id}:", "/api/v1/sweeps:", "/api/v1/sweeps/{id}:", "/api/v1/events:",
-                     "/api/v1/jobs/{id}/script:", "/api/v1/simulations/{id}/plots/power-spectrum.svg:",
+                     "/api/v1/jobs/{id}/script:", "/api/v1/uploads:", "/api/v1/uploads/{id}:", "/api/v1/sweeps:",
+                     "/api/v1/sweeps/{id}:", "/api/v1/events:", "/api/v1/jobs/{id}/parameter-file:",
+                     "/api/v1/simulations/{id}/plots/power-spectrum.svg:",
                      "/api/v1/simulations/{id}/plots/mass-function.svg:", "/api/v1/simulations/{id}/plots/density.png:"] {
             #expect(yaml.contains("  \(path)\n"), "\(path) missing")
         }

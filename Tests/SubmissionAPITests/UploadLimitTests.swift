@@ -24,7 +24,7 @@ func residentBytes(_ pid: Int32) -> Int? {
         let token = try server.token(user: "alice")
         try await server.start(client: HTTPClient.shared)
         defer { server.kill(SIGTERM) }
-        let pid = try #require(server.process?.processIdentifier)
+        let pid = try #require(server.service.process?.processIdentifier)
         // 2 GiB of zeros as a sparse file: nothing on disk, all of it on the wire.
         let big = dir.appendingPathComponent("two-gib.bin").path
         _ = FileManager.default.createFile(atPath: big, contents: nil)

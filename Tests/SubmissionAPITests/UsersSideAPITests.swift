@@ -20,7 +20,7 @@ func usersSideFixture(_ kind: StoreKind, maxUploadBytes: Int64 = 4 << 20, maxSwe
     settings.maxUploadBytes = maxUploadBytes
     settings.maxSweepPoints = maxSweepPoints
     settings.g4sim = Products.g4sim
-    let service = SubmissionService(store: store, backends: [backend], settings: settings)
+    let service = SubmissionService(store: store, registry: BackendRegistry([backend]), settings: settings)
     var tokens: [String] = []
     for (user, admin) in [("alice", false), ("bob", false), ("root", true)] {
         let t = APIToken.generate()

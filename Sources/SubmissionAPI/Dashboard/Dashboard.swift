@@ -173,8 +173,12 @@ enum Dashboard {
 
         // One job: state and progress from the stream; results, plots, log and script fetched as they change.
         function jobPage(id) {
-          let last = "";
+          let last = "", scriptShown = false;
           async function refresh(phase) {
+            if (!scriptShown) {
+              try { $("script").textContent = await api("/api/v1/jobs/" + id + "/script", "text"); scriptShown = true; }
+              catch (e) { if (e.status !== 404) throw e; $("script").textContent = "(not handed to a scheduler yet)"; }
+            }
             const [results, logs] = await Promise.all([api("/api/v1/simulations/" + id + "/results"), api("/api/v1/simulations/" + id + "/logs?tail=40")]);
             $("log").textContent = logs.lines.join("\n");
             const body = $("results").querySelector("tbody");
@@ -205,9 +209,7 @@ enum Dashboard {
           }
           api("/api/v1/jobs/" + id).then(async (job) => {
             $("job-name").textContent = job.name; $("job-id").textContent = job.id; document.title = "g4: " + job.name;
-            const script = await api("/api/v1/jobs/" + id + "/script");
-            $("script").textContent = script.script || "(the " + script.backend + " backend renders no script)";
-            $("parameter-file").textContent = script.parameter_file;
+            $("parameter-file").textContent = await api("/api/v1/jobs/" + id + "/parameter-file", "text");
             let phase = job.phase;
             await refresh(phase);
             follow("/api/v1/events?job=" + id, async (event) => {

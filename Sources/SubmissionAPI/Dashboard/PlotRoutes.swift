@@ -175,20 +175,13 @@ extension SubmissionService {
                  body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    // MARK: The scheduler script
+    // MARK: The parameter file
 
-    func jobScript(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+    /// The parameter file g4sim reads for the job, as the service stored it.
+    func jobParameterFile(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let job = try await visibleJob(context)
-        let script = (backends[job.backend] as? any RendersSchedulerScript)?.schedulerScript(for: job)
-        return json(.ok) { w in
-            w.beginObject()
-            w.field("id", job.id)
-            w.field("backend", job.backend.rawValue)
-            w.field("script", script)
-            w.field("parameter_file", job.parameterFile)
-            w.field("output_list", job.outputList)
-            w.endObject()
-        }
+        return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(string: job.parameterFile)))
     }
 
     // MARK: Progress events
@@ -218,7 +211,7 @@ extension SubmissionService {
                 } else { jobs = try await store.list(JobQuery(owner: owner, limit: 100)).jobs }
                 var out = ""
                 for job in jobs {
-                    let line = try await self.progressLine(job)
+                    let line = self.progressLine(job)
                     if sent[job.id] != line { sent[job.id] = line; out += "event: job\ndata: \(line)\n\n" }
                 }
                 if !out.isEmpty { try await writer.write(ByteBuffer(string: out)); quiet = 0 } else {
@@ -237,11 +230,8 @@ extension SubmissionService {
     }
 
     /// One job's state and progress as a JSON object on one line.
-    func progressLine(_ job: Job) async throws -> String {
-        var progress: SolverProgress?
-        if !job.state.isTerminal, let dir = try? directory(of: job) {
-            progress = try await offloaded { SolverProgress.read(dir.appendingPathComponent("output/progress.json")) }
-        }
+    func progressLine(_ job: Job) -> String {
+        let progress = job.solverProgress  // as the sync loop last read it
         var w = JSONWriter(capacity: 512)
         w.beginObject()
         w.field("id", job.id)

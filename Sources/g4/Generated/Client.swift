@@ -391,7 +391,7 @@ internal struct Client: APIProtocol {
     }
     /// Submit a simulation
     ///
-    /// Validates, stores durably (fsync'ed) and queues the job; a dispatcher hands it to its backend. Fields left out take the values of GADGET-4's DM-L50-N128 example with the softening scaled to the mean particle spacing. A GADGET-4 parameter file is accepted as it is, as the JSON field parameter_file or as a text/plain body (the other fields then come from the query): it is read with the table and messages of `g4sim params check` (a bad file is a 422 whose details list every problem as file:line: name: message), and the service-controlled names (OutputDir, InitCondFile, OutputListFilename, PowerSpectrumFile, TimeLimitCPU, MaxMemSize) are rewritten, each rewrite listed in the job's rewrites. Files the parameter file reads are uploads (POST /api/v1/uploads) named in inputs. Bodies over 1 MiB are refused with 413.
+    /// Validates, stores durably (fsync'ed) and queues the job; a sync loop (in g4api or g4sync) hands it to its backend. With backend slurm, the job's scheduler placement is checked against the Slurm user's associations first (422 listing the allowed values). Fields left out take the values of GADGET-4's DM-L50-N128 example with the softening scaled to the mean particle spacing. A GADGET-4 parameter file is accepted as it is, as the JSON field parameter_file or as a text/plain body (the other fields then come from the query): it is read with the table and messages of `g4sim params check` (a bad file is a 422 whose details list every problem as file:line: name: message), and the service-controlled names (OutputDir, InitCondFile, OutputListFilename, PowerSpectrumFile, TimeLimitCPU, MaxMemSize) are rewritten, each rewrite listed in the job's rewrites. Files the parameter file reads are uploads (POST /api/v1/uploads) named in inputs. Bodies over 1 MiB are refused with 413.
     ///
     /// - Remark: HTTP `POST /api/v1/jobs`.
     /// - Remark: Generated from `#/paths//api/v1/jobs/post(createJob)`.
@@ -469,6 +469,27 @@ internal struct Client: APIProtocol {
                     explode: true,
                     name: "memory_mb",
                     value: input.query.memoryMb
+                )
+                try converter.setQueryItemAsURI(
+                    in: &request,
+                    style: .form,
+                    explode: true,
+                    name: "partition",
+                    value: input.query.partition
+                )
+                try converter.setQueryItemAsURI(
+                    in: &request,
+                    style: .form,
+                    explode: true,
+                    name: "account",
+                    value: input.query.account
+                )
+                try converter.setQueryItemAsURI(
+                    in: &request,
+                    style: .form,
+                    explode: true,
+                    name: "qos",
+                    value: input.query.qos
                 )
                 try converter.setQueryItemAsURI(
                     in: &request,
@@ -803,7 +824,7 @@ internal struct Client: APIProtocol {
     }
     /// Cancel a job
     ///
-    /// Idempotent. A queued job is cancelled at once; a running one is signalled (SIGTERM, then SIGKILL after a grace period) and becomes cancelled when its processes are gone. DELETE deletes nothing: the job record stays (phase cancelled, listed and readable), and so do its outputs, logs and restart files written so far; results stay downloadable. A job that already ended otherwise answers 409.
+    /// Idempotent. A queued job is cancelled at once; a running one is stopped by its backend (local: SIGUSR1, then SIGKILL after a grace period; Slurm: scancel) and becomes cancelled when its run has ended. DELETE deletes nothing: the job record stays (phase cancelled, listed and readable), and so do its outputs, logs and restart files written so far; results stay downloadable. A job that already ended otherwise answers 409.
     ///
     /// - Remark: HTTP `DELETE /api/v1/jobs/{id}`.
     /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/delete(cancelJob)`.
@@ -919,6 +940,114 @@ internal struct Client: APIProtocol {
                         preconditionFailure("bestContentType chose an invalid content type.")
                     }
                     return .conflict(.init(body: body))
+                default:
+                    return .undocumented(
+                        statusCode: response.status.code,
+                        .init(
+                            headerFields: response.headerFields,
+                            body: responseBody
+                        )
+                    )
+                }
+            }
+        )
+    }
+    /// The batch script of the job's latest attempt, as submitted (Slurm)
+    ///
+    /// The script as submitted to the scheduler (404 before the first submission). The local backend has no scheduler: its script is the command it runs in the job's directory.
+    ///
+    /// - Remark: HTTP `GET /api/v1/jobs/{id}/script`.
+    /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/script/get(getJobScript)`.
+    internal func getJobScript(_ input: Operations.GetJobScript.Input) async throws -> Operations.GetJobScript.Output {
+        try await client.send(
+            input: input,
+            forOperation: Operations.GetJobScript.id,
+            serializer: { input in
+                let path = try converter.renderedPath(
+                    template: "/api/v1/jobs/{}/script",
+                    parameters: [
+                        input.path.id
+                    ]
+                )
+                var request: HTTPTypes.HTTPRequest = .init(
+                    soar_path: path,
+                    method: .get
+                )
+                suppressMutabilityWarning(&request)
+                converter.setAcceptHeader(
+                    in: &request.headerFields,
+                    contentTypes: input.headers.accept
+                )
+                return (request, nil)
+            },
+            deserializer: { response, responseBody in
+                switch response.status.code {
+                case 200:
+                    let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
+                    let body: Operations.GetJobScript.Output.Ok.Body
+                    let chosenContentType = try converter.bestContentType(
+                        received: contentType,
+                        options: [
+                            "text/plain"
+                        ]
+                    )
+                    switch chosenContentType {
+                    case "text/plain":
+                        body = try converter.getResponseBodyAsBinary(
+                            OpenAPIRuntime.HTTPBody.self,
+                            from: responseBody,
+                            transforming: { value in
+                                .plainText(value)
+                            }
+                        )
+                    default:
+                        preconditionFailure("bestContentType chose an invalid content type.")
+                    }
+                    return .ok(.init(body: body))
+                case 401:
+                    let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
+                    let body: Components.Responses.Unauthorized.Body
+                    let chosenContentType = try converter.bestContentType(
+                        received: contentType,
+                        options: [
+                            "application/json"
+                        ]
+                    )
+                    switch chosenContentType {
+                    case "application/json":
+                        body = try await converter.getResponseBodyAsJSON(
+                            Components.Schemas._Error.self,
+                            from: responseBody,
+                            transforming: { value in
+                                .json(value)
+                            }
+                        )
+                    default:
+                        preconditionFailure("bestContentType chose an invalid content type.")
+                    }
+                    return .unauthorized(.init(body: body))
+                case 404:
+                    let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
+                    let body: Components.Responses.NotFound.Body
+                    let chosenContentType = try converter.bestContentType(
+                        received: contentType,
+                        options: [
+                            "application/json"
+                        ]
+                    )
+                    switch chosenContentType {
+                    case "application/json":
+                        body = try await converter.getResponseBodyAsJSON(
+                            Components.Schemas._Error.self,
+                            from: responseBody,
+                            transforming: { value in
+                                .json(value)
+                            }
+                        )
+                    default:
+                        preconditionFailure("bestContentType chose an invalid content type.")
+                    }
+                    return .notFound(.init(body: body))
                 default:
                     return .undocumented(
                         statusCode: response.status.code,
@@ -1495,17 +1624,17 @@ internal struct Client: APIProtocol {
             }
         )
     }
-    /// What the backend runs for the job, and the parameter file the solver reads
+    /// The parameter file the solver reads (service-controlled names rewritten, see rewrites)
     ///
-    /// - Remark: HTTP `GET /api/v1/jobs/{id}/script`.
-    /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/script/get(getJobScript)`.
-    internal func getJobScript(_ input: Operations.GetJobScript.Input) async throws -> Operations.GetJobScript.Output {
+    /// - Remark: HTTP `GET /api/v1/jobs/{id}/parameter-file`.
+    /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/parameter-file/get(getJobParameterFile)`.
+    internal func getJobParameterFile(_ input: Operations.GetJobParameterFile.Input) async throws -> Operations.GetJobParameterFile.Output {
         try await client.send(
             input: input,
-            forOperation: Operations.GetJobScript.id,
+            forOperation: Operations.GetJobParameterFile.id,
             serializer: { input in
                 let path = try converter.renderedPath(
-                    template: "/api/v1/jobs/{}/script",
+                    template: "/api/v1/jobs/{}/parameter-file",
                     parameters: [
                         input.path.id
                     ]
@@ -1525,20 +1654,20 @@ internal struct Client: APIProtocol {
                 switch response.status.code {
                 case 200:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Operations.GetJobScript.Output.Ok.Body
+                    let body: Operations.GetJobParameterFile.Output.Ok.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
-                            "application/json"
+                            "text/plain"
                         ]
                     )
                     switch chosenContentType {
-                    case "application/json":
-                        body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas.JobScript.self,
+                    case "text/plain":
+                        body = try converter.getResponseBodyAsBinary(
+                            OpenAPIRuntime.HTTPBody.self,
                             from: responseBody,
                             transforming: { value in
-                                .json(value)
+                                .plainText(value)
                             }
                         )
                     default:

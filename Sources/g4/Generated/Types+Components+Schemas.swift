@@ -205,6 +205,10 @@ extension Components {
             internal var parameters: Components.Schemas.JobRequest.ParametersPayload?
             /// - Remark: Generated from `#/components/schemas/JobRequest/resources`.
             internal var resources: Components.Schemas.Resources?
+            /// - Remark: Generated from `#/components/schemas/JobRequest/scheduler`.
+            internal var scheduler: Components.Schemas.Placement?
+            /// auto (or none) is the server's default backend; a backend the server does not have is refused (422).
+            ///
             /// - Remark: Generated from `#/components/schemas/JobRequest/backend`.
             internal enum BackendPayload: String, Codable, Hashable, Sendable, CaseIterable {
                 case local = "local"
@@ -212,6 +216,8 @@ extension Components {
                 case kubernetes = "kubernetes"
                 case auto = "auto"
             }
+            /// auto (or none) is the server's default backend; a backend the server does not have is refused (422).
+            ///
             /// - Remark: Generated from `#/components/schemas/JobRequest/backend`.
             internal var backend: Components.Schemas.JobRequest.BackendPayload?
             /// A GADGET-4 parameter file as it is (see POST /api/v1/jobs).
@@ -238,7 +244,8 @@ extension Components {
             ///   - outputTimes:
             ///   - parameters: GADGET-4 parameters by name (see g4sim params list); paths and limits are set by the service.
             ///   - resources:
-            ///   - backend:
+            ///   - scheduler:
+            ///   - backend: auto (or none) is the server's default backend; a backend the server does not have is refused (422).
             ///   - parameterFile: A GADGET-4 parameter file as it is (see POST /api/v1/jobs).
             ///   - parameterFileName: The name diagnostics give parameter_file.
             ///   - inputs:
@@ -254,6 +261,7 @@ extension Components {
                 outputTimes: [Swift.Double]? = nil,
                 parameters: Components.Schemas.JobRequest.ParametersPayload? = nil,
                 resources: Components.Schemas.Resources? = nil,
+                scheduler: Components.Schemas.Placement? = nil,
                 backend: Components.Schemas.JobRequest.BackendPayload? = nil,
                 parameterFile: Swift.String? = nil,
                 parameterFileName: Swift.String? = nil,
@@ -270,6 +278,7 @@ extension Components {
                 self.outputTimes = outputTimes
                 self.parameters = parameters
                 self.resources = resources
+                self.scheduler = scheduler
                 self.backend = backend
                 self.parameterFile = parameterFile
                 self.parameterFileName = parameterFileName
@@ -287,6 +296,7 @@ extension Components {
                 case outputTimes = "output_times"
                 case parameters
                 case resources
+                case scheduler
                 case backend
                 case parameterFile = "parameter_file"
                 case parameterFileName = "parameter_file_name"
@@ -338,6 +348,10 @@ extension Components {
                     Components.Schemas.Resources.self,
                     forKey: .resources
                 )
+                self.scheduler = try container.decodeIfPresent(
+                    Components.Schemas.Placement.self,
+                    forKey: .scheduler
+                )
                 self.backend = try container.decodeIfPresent(
                     Components.Schemas.JobRequest.BackendPayload.self,
                     forKey: .backend
@@ -366,11 +380,246 @@ extension Components {
                     "output_times",
                     "parameters",
                     "resources",
+                    "scheduler",
                     "backend",
                     "parameter_file",
                     "parameter_file_name",
                     "inputs"
                 ])
+            }
+        }
+        /// Where a batch scheduler puts the job (Slurm); absent values take the site's defaults.
+        ///
+        /// - Remark: Generated from `#/components/schemas/Placement`.
+        internal struct Placement: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Placement/partition`.
+            internal var partition: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Placement/account`.
+            internal var account: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Placement/qos`.
+            internal var qos: Swift.String?
+            /// Creates a new `Placement`.
+            ///
+            /// - Parameters:
+            ///   - partition:
+            ///   - account:
+            ///   - qos:
+            internal init(
+                partition: Swift.String? = nil,
+                account: Swift.String? = nil,
+                qos: Swift.String? = nil
+            ) {
+                self.partition = partition
+                self.account = account
+                self.qos = qos
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case partition
+                case account
+                case qos
+            }
+            internal init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.partition = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .partition
+                )
+                self.account = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .account
+                )
+                self.qos = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .qos
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "partition",
+                    "account",
+                    "qos"
+                ])
+            }
+        }
+        /// One hand-over of the job to a backend, and how it ended.
+        ///
+        /// - Remark: Generated from `#/components/schemas/Attempt`.
+        internal struct Attempt: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Attempt/attempt`.
+            internal var attempt: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Attempt/backend`.
+            internal var backend: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Attempt/scheduler_job_id`.
+            internal var schedulerJobId: Swift.String?
+            /// Continued from restart files.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Attempt/resumed`.
+            internal var resumed: Swift.Bool
+            /// Memory per rank this attempt asked for.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Attempt/memory_mb`.
+            internal var memoryMb: Swift.Int
+            /// Why this attempt was made (first attempt
+            ///
+            /// - Remark: Generated from `#/components/schemas/Attempt/why`.
+            internal var why: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Attempt/submitted_at`.
+            internal var submittedAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Attempt/ended_at`.
+            internal var endedAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/Attempt/ending`.
+            internal enum EndingPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case completed = "completed"
+                case failed = "failed"
+                case resumeMe = "resume_me"
+                case timeLimit = "time_limit"
+                case preempted = "preempted"
+                case outOfMemory = "out_of_memory"
+                case nodeFailure = "node_failure"
+                case bootFailure = "boot_failure"
+                case deadline = "deadline"
+                case cancelled = "cancelled"
+                case lost = "lost"
+                case _empty_ = ""
+            }
+            /// - Remark: Generated from `#/components/schemas/Attempt/ending`.
+            internal var ending: Components.Schemas.Attempt.EndingPayload?
+            /// - Remark: Generated from `#/components/schemas/Attempt/exit_code`.
+            internal var exitCode: Swift.Int?
+            /// The scheduler's words.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Attempt/reason`.
+            internal var reason: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Attempt/counts_against_limit`.
+            internal var countsAgainstLimit: Swift.Bool?
+            /// The scheduler's accounting (Slurm's sacct) of the allocation (step "") and each step.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Attempt/accounting`.
+            internal var accounting: [Components.Schemas.AccountingRow]
+            /// Creates a new `Attempt`.
+            ///
+            /// - Parameters:
+            ///   - attempt:
+            ///   - backend:
+            ///   - schedulerJobId:
+            ///   - resumed: Continued from restart files.
+            ///   - memoryMb: Memory per rank this attempt asked for.
+            ///   - why: Why this attempt was made (first attempt
+            ///   - submittedAt:
+            ///   - endedAt:
+            ///   - ending:
+            ///   - exitCode:
+            ///   - reason: The scheduler's words.
+            ///   - countsAgainstLimit:
+            ///   - accounting: The scheduler's accounting (Slurm's sacct) of the allocation (step "") and each step.
+            internal init(
+                attempt: Swift.Int,
+                backend: Swift.String,
+                schedulerJobId: Swift.String? = nil,
+                resumed: Swift.Bool,
+                memoryMb: Swift.Int,
+                why: Swift.String,
+                submittedAt: Foundation.Date,
+                endedAt: Foundation.Date? = nil,
+                ending: Components.Schemas.Attempt.EndingPayload? = nil,
+                exitCode: Swift.Int? = nil,
+                reason: Swift.String? = nil,
+                countsAgainstLimit: Swift.Bool? = nil,
+                accounting: [Components.Schemas.AccountingRow]
+            ) {
+                self.attempt = attempt
+                self.backend = backend
+                self.schedulerJobId = schedulerJobId
+                self.resumed = resumed
+                self.memoryMb = memoryMb
+                self.why = why
+                self.submittedAt = submittedAt
+                self.endedAt = endedAt
+                self.ending = ending
+                self.exitCode = exitCode
+                self.reason = reason
+                self.countsAgainstLimit = countsAgainstLimit
+                self.accounting = accounting
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case attempt
+                case backend
+                case schedulerJobId = "scheduler_job_id"
+                case resumed
+                case memoryMb = "memory_mb"
+                case why
+                case submittedAt = "submitted_at"
+                case endedAt = "ended_at"
+                case ending
+                case exitCode = "exit_code"
+                case reason
+                case countsAgainstLimit = "counts_against_limit"
+                case accounting
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AccountingRow`.
+        internal struct AccountingRow: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AccountingRow/step`.
+            internal var step: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AccountingRow/state`.
+            internal var state: Swift.String
+            /// code:signal
+            ///
+            /// - Remark: Generated from `#/components/schemas/AccountingRow/exit_code`.
+            internal var exitCode: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AccountingRow/elapsed_seconds`.
+            internal var elapsedSeconds: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/AccountingRow/total_cpu_seconds`.
+            internal var totalCpuSeconds: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/AccountingRow/max_rss_kb`.
+            internal var maxRssKb: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/AccountingRow/node_list`.
+            internal var nodeList: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/AccountingRow/start`.
+            internal var start: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/AccountingRow/end`.
+            internal var end: Swift.String?
+            /// Creates a new `AccountingRow`.
+            ///
+            /// - Parameters:
+            ///   - step:
+            ///   - state:
+            ///   - exitCode: code:signal
+            ///   - elapsedSeconds:
+            ///   - totalCpuSeconds:
+            ///   - maxRssKb:
+            ///   - nodeList:
+            ///   - start:
+            ///   - end:
+            internal init(
+                step: Swift.String,
+                state: Swift.String,
+                exitCode: Swift.String,
+                elapsedSeconds: Swift.Int? = nil,
+                totalCpuSeconds: Swift.Double? = nil,
+                maxRssKb: Swift.Int? = nil,
+                nodeList: Swift.String? = nil,
+                start: Swift.String? = nil,
+                end: Swift.String? = nil
+            ) {
+                self.step = step
+                self.state = state
+                self.exitCode = exitCode
+                self.elapsedSeconds = elapsedSeconds
+                self.totalCpuSeconds = totalCpuSeconds
+                self.maxRssKb = maxRssKb
+                self.nodeList = nodeList
+                self.start = start
+                self.end = end
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case step
+                case state
+                case exitCode = "exit_code"
+                case elapsedSeconds = "elapsed_seconds"
+                case totalCpuSeconds = "total_cpu_seconds"
+                case maxRssKb = "max_rss_kb"
+                case nodeList = "node_list"
+                case start
+                case end
             }
         }
         /// A GADGET-4 parameter's value (a number, or a word for names such as SnapshotFileBase; true/false for switches).
@@ -944,47 +1193,6 @@ extension Components {
                 case jobs
             }
         }
-        /// - Remark: Generated from `#/components/schemas/JobScript`.
-        internal struct JobScript: Codable, Hashable, Sendable {
-            /// - Remark: Generated from `#/components/schemas/JobScript/id`.
-            internal var id: Swift.String
-            /// - Remark: Generated from `#/components/schemas/JobScript/backend`.
-            internal var backend: Swift.String
-            /// - Remark: Generated from `#/components/schemas/JobScript/script`.
-            internal var script: Swift.String?
-            /// - Remark: Generated from `#/components/schemas/JobScript/parameter_file`.
-            internal var parameterFile: Swift.String
-            /// - Remark: Generated from `#/components/schemas/JobScript/output_list`.
-            internal var outputList: Swift.String
-            /// Creates a new `JobScript`.
-            ///
-            /// - Parameters:
-            ///   - id:
-            ///   - backend:
-            ///   - script:
-            ///   - parameterFile:
-            ///   - outputList:
-            internal init(
-                id: Swift.String,
-                backend: Swift.String,
-                script: Swift.String? = nil,
-                parameterFile: Swift.String,
-                outputList: Swift.String
-            ) {
-                self.id = id
-                self.backend = backend
-                self.script = script
-                self.parameterFile = parameterFile
-                self.outputList = outputList
-            }
-            internal enum CodingKeys: String, CodingKey {
-                case id
-                case backend
-                case script
-                case parameterFile = "parameter_file"
-                case outputList = "output_list"
-            }
-        }
         /// - Remark: Generated from `#/components/schemas/JobEvent`.
         internal struct JobEvent: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/JobEvent/id`.
@@ -1160,8 +1368,16 @@ extension Components {
             internal var effectiveParameters: Components.Schemas.Job.EffectiveParametersPayload?
             /// - Remark: Generated from `#/components/schemas/Job/resources`.
             internal var resources: Components.Schemas.Resources?
+            /// - Remark: Generated from `#/components/schemas/Job/scheduler`.
+            internal var scheduler: Components.Schemas.Placement?
             /// - Remark: Generated from `#/components/schemas/Job/backend`.
-            internal var backend: Swift.String?
+            internal enum BackendPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case local = "local"
+                case slurm = "slurm"
+                case kubernetes = "kubernetes"
+            }
+            /// - Remark: Generated from `#/components/schemas/Job/backend`.
+            internal var backend: Components.Schemas.Job.BackendPayload?
             /// - Remark: Generated from `#/components/schemas/Job/progress`.
             internal var progress: Swift.Double?
             /// - Remark: Generated from `#/components/schemas/Job/cancel_requested`.
@@ -1192,6 +1408,10 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Job/rewrites`.
             internal var rewrites: [Components.Schemas.Rewrite]?
+            /// Every attempt, oldest first (single-job responses only).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Job/history`.
+            internal var history: [Components.Schemas.Attempt]?
             /// Creates a new `Job`.
             ///
             /// - Parameters:
@@ -1207,6 +1427,7 @@ extension Components {
             ///   - parameters: The parameters object as submitted.
             ///   - effectiveParameters: Every GADGET-4 parameter the solver reads (single-job responses only).
             ///   - resources:
+            ///   - scheduler:
             ///   - backend:
             ///   - progress:
             ///   - cancelRequested:
@@ -1221,6 +1442,7 @@ extension Components {
             ///   - completedAt:
             ///   - sweepId: The sweep this job is a point of.
             ///   - rewrites: Service-controlled parameters the service replaced (single-job responses only).
+            ///   - history: Every attempt, oldest first (single-job responses only).
             internal init(
                 id: Swift.String,
                 name: Swift.String,
@@ -1234,7 +1456,8 @@ extension Components {
                 parameters: Components.Schemas.Job.ParametersPayload? = nil,
                 effectiveParameters: Components.Schemas.Job.EffectiveParametersPayload? = nil,
                 resources: Components.Schemas.Resources? = nil,
-                backend: Swift.String? = nil,
+                scheduler: Components.Schemas.Placement? = nil,
+                backend: Components.Schemas.Job.BackendPayload? = nil,
                 progress: Swift.Double? = nil,
                 cancelRequested: Swift.Bool? = nil,
                 schedulerJobId: Swift.String? = nil,
@@ -1247,7 +1470,8 @@ extension Components {
                 startedAt: Foundation.Date? = nil,
                 completedAt: Foundation.Date? = nil,
                 sweepId: Swift.String? = nil,
-                rewrites: [Components.Schemas.Rewrite]? = nil
+                rewrites: [Components.Schemas.Rewrite]? = nil,
+                history: [Components.Schemas.Attempt]? = nil
             ) {
                 self.id = id
                 self.name = name
@@ -1261,6 +1485,7 @@ extension Components {
                 self.parameters = parameters
                 self.effectiveParameters = effectiveParameters
                 self.resources = resources
+                self.scheduler = scheduler
                 self.backend = backend
                 self.progress = progress
                 self.cancelRequested = cancelRequested
@@ -1275,6 +1500,7 @@ extension Components {
                 self.completedAt = completedAt
                 self.sweepId = sweepId
                 self.rewrites = rewrites
+                self.history = history
             }
             internal enum CodingKeys: String, CodingKey {
                 case id
@@ -1289,6 +1515,7 @@ extension Components {
                 case parameters
                 case effectiveParameters = "effective_parameters"
                 case resources
+                case scheduler
                 case backend
                 case progress
                 case cancelRequested = "cancel_requested"
@@ -1303,6 +1530,7 @@ extension Components {
                 case completedAt = "completed_at"
                 case sweepId = "sweep_id"
                 case rewrites
+                case history
             }
         }
         /// - Remark: Generated from `#/components/schemas/JobList`.

@@ -610,7 +610,7 @@ internal enum Operations {
     }
     /// Submit a simulation
     ///
-    /// Validates, stores durably (fsync'ed) and queues the job; a dispatcher hands it to its backend. Fields left out take the values of GADGET-4's DM-L50-N128 example with the softening scaled to the mean particle spacing. A GADGET-4 parameter file is accepted as it is, as the JSON field parameter_file or as a text/plain body (the other fields then come from the query): it is read with the table and messages of `g4sim params check` (a bad file is a 422 whose details list every problem as file:line: name: message), and the service-controlled names (OutputDir, InitCondFile, OutputListFilename, PowerSpectrumFile, TimeLimitCPU, MaxMemSize) are rewritten, each rewrite listed in the job's rewrites. Files the parameter file reads are uploads (POST /api/v1/uploads) named in inputs. Bodies over 1 MiB are refused with 413.
+    /// Validates, stores durably (fsync'ed) and queues the job; a sync loop (in g4api or g4sync) hands it to its backend. With backend slurm, the job's scheduler placement is checked against the Slurm user's associations first (422 listing the allowed values). Fields left out take the values of GADGET-4's DM-L50-N128 example with the softening scaled to the mean particle spacing. A GADGET-4 parameter file is accepted as it is, as the JSON field parameter_file or as a text/plain body (the other fields then come from the query): it is read with the table and messages of `g4sim params check` (a bad file is a 422 whose details list every problem as file:line: name: message), and the service-controlled names (OutputDir, InitCondFile, OutputListFilename, PowerSpectrumFile, TimeLimitCPU, MaxMemSize) are rewritten, each rewrite listed in the job's rewrites. Files the parameter file reads are uploads (POST /api/v1/uploads) named in inputs. Bodies over 1 MiB are refused with 413.
     ///
     /// - Remark: HTTP `POST /api/v1/jobs`.
     /// - Remark: Generated from `#/paths//api/v1/jobs/post(createJob)`.
@@ -658,6 +658,18 @@ internal enum Operations {
                 ///
                 /// - Remark: Generated from `#/paths/api/v1/jobs/POST/query/memory_mb`.
                 internal var memoryMb: Swift.Int?
+                /// text/plain bodies only: scheduler.partition.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/jobs/POST/query/partition`.
+                internal var partition: Swift.String?
+                /// text/plain bodies only: scheduler.account.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/jobs/POST/query/account`.
+                internal var account: Swift.String?
+                /// text/plain bodies only: scheduler.qos.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/jobs/POST/query/qos`.
+                internal var qos: Swift.String?
                 /// text/plain bodies only: inputs.InitCondFile (an upload id).
                 ///
                 /// - Remark: Generated from `#/paths/api/v1/jobs/POST/query/InitCondFile`.
@@ -681,6 +693,9 @@ internal enum Operations {
                 ///   - nodes: text/plain bodies only: resources.nodes.
                 ///   - wallClockLimit: text/plain bodies only: resources.wall_clock_limit (default the file's TimeLimitCPU).
                 ///   - memoryMb: text/plain bodies only: resources.memory_mb (default the file's MaxMemSize).
+                ///   - partition: text/plain bodies only: scheduler.partition.
+                ///   - account: text/plain bodies only: scheduler.account.
+                ///   - qos: text/plain bodies only: scheduler.qos.
                 ///   - initCondFile: text/plain bodies only: inputs.InitCondFile (an upload id).
                 ///   - outputListFilename: text/plain bodies only: inputs.OutputListFilename (an upload id).
                 ///   - powerSpectrumFile: text/plain bodies only: inputs.PowerSpectrumFile (an upload id).
@@ -693,6 +708,9 @@ internal enum Operations {
                     nodes: Swift.Int? = nil,
                     wallClockLimit: Swift.Int? = nil,
                     memoryMb: Swift.Int? = nil,
+                    partition: Swift.String? = nil,
+                    account: Swift.String? = nil,
+                    qos: Swift.String? = nil,
                     initCondFile: Swift.String? = nil,
                     outputListFilename: Swift.String? = nil,
                     powerSpectrumFile: Swift.String? = nil
@@ -705,6 +723,9 @@ internal enum Operations {
                     self.nodes = nodes
                     self.wallClockLimit = wallClockLimit
                     self.memoryMb = memoryMb
+                    self.partition = partition
+                    self.account = account
+                    self.qos = qos
                     self.initCondFile = initCondFile
                     self.outputListFilename = outputListFilename
                     self.powerSpectrumFile = powerSpectrumFile
@@ -1183,7 +1204,7 @@ internal enum Operations {
     }
     /// Cancel a job
     ///
-    /// Idempotent. A queued job is cancelled at once; a running one is signalled (SIGTERM, then SIGKILL after a grace period) and becomes cancelled when its processes are gone. DELETE deletes nothing: the job record stays (phase cancelled, listed and readable), and so do its outputs, logs and restart files written so far; results stay downloadable. A job that already ended otherwise answers 409.
+    /// Idempotent. A queued job is cancelled at once; a running one is stopped by its backend (local: SIGUSR1, then SIGKILL after a grace period; Slurm: scancel) and becomes cancelled when its run has ended. DELETE deletes nothing: the job record stays (phase cancelled, listed and readable), and so do its outputs, logs and restart files written so far; results stay downloadable. A job that already ended otherwise answers 409.
     ///
     /// - Remark: HTTP `DELETE /api/v1/jobs/{id}`.
     /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/delete(cancelJob)`.
@@ -1375,6 +1396,188 @@ internal enum Operations {
             }
             internal static var allCases: [Self] {
                 [
+                    .json
+                ]
+            }
+        }
+    }
+    /// The batch script of the job's latest attempt, as submitted (Slurm)
+    ///
+    /// The script as submitted to the scheduler (404 before the first submission). The local backend has no scheduler: its script is the command it runs in the job's directory.
+    ///
+    /// - Remark: HTTP `GET /api/v1/jobs/{id}/script`.
+    /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/script/get(getJobScript)`.
+    internal enum GetJobScript {
+        internal static let id: Swift.String = "getJobScript"
+        internal struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/jobs/{id}/script/GET/path`.
+            internal struct Path: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/jobs/{id}/script/GET/path/id`.
+                internal var id: Components.Parameters.JobID
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - id:
+                internal init(id: Components.Parameters.JobID) {
+                    self.id = id
+                }
+            }
+            internal var path: Operations.GetJobScript.Input.Path
+            /// - Remark: Generated from `#/paths/api/v1/jobs/{id}/script/GET/header`.
+            internal struct Headers: Sendable, Hashable {
+                internal var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetJobScript.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                internal init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetJobScript.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            internal var headers: Operations.GetJobScript.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            internal init(
+                path: Operations.GetJobScript.Input.Path,
+                headers: Operations.GetJobScript.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        internal enum Output: Sendable, Hashable {
+            internal struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/jobs/{id}/script/GET/responses/200/content`.
+                internal enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/jobs/{id}/script/GET/responses/200/content/text\/plain`.
+                    case plainText(OpenAPIRuntime.HTTPBody)
+                    /// The associated value of the enum case if `self` is `.plainText`.
+                    ///
+                    /// - Throws: An error if `self` is not `.plainText`.
+                    /// - SeeAlso: `.plainText`.
+                    internal var plainText: OpenAPIRuntime.HTTPBody {
+                        get throws {
+                            switch self {
+                            case let .plainText(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                internal var body: Operations.GetJobScript.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                internal init(body: Operations.GetJobScript.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The script.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/script/get(getJobScript)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetJobScript.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            internal var ok: Operations.GetJobScript.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing or invalid bearer token.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/script/get(getJobScript)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            internal var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such job (or not yours), or no such file.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/script/get(getJobScript)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            internal var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        internal enum AcceptableContentType: AcceptableProtocol {
+            case plainText
+            case json
+            case other(Swift.String)
+            internal init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/plain":
+                    self = .plainText
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            internal var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .plainText:
+                    return "text/plain"
+                case .json:
+                    return "application/json"
+                }
+            }
+            internal static var allCases: [Self] {
+                [
+                    .plainText,
                     .json
                 ]
             }
@@ -2355,16 +2558,16 @@ internal enum Operations {
             }
         }
     }
-    /// What the backend runs for the job, and the parameter file the solver reads
+    /// The parameter file the solver reads (service-controlled names rewritten, see rewrites)
     ///
-    /// - Remark: HTTP `GET /api/v1/jobs/{id}/script`.
-    /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/script/get(getJobScript)`.
-    internal enum GetJobScript {
-        internal static let id: Swift.String = "getJobScript"
+    /// - Remark: HTTP `GET /api/v1/jobs/{id}/parameter-file`.
+    /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/parameter-file/get(getJobParameterFile)`.
+    internal enum GetJobParameterFile {
+        internal static let id: Swift.String = "getJobParameterFile"
         internal struct Input: Sendable, Hashable {
-            /// - Remark: Generated from `#/paths/api/v1/jobs/{id}/script/GET/path`.
+            /// - Remark: Generated from `#/paths/api/v1/jobs/{id}/parameter-file/GET/path`.
             internal struct Path: Sendable, Hashable {
-                /// - Remark: Generated from `#/paths/api/v1/jobs/{id}/script/GET/path/id`.
+                /// - Remark: Generated from `#/paths/api/v1/jobs/{id}/parameter-file/GET/path/id`.
                 internal var id: Components.Parameters.JobID
                 /// Creates a new `Path`.
                 ///
@@ -2374,27 +2577,27 @@ internal enum Operations {
                     self.id = id
                 }
             }
-            internal var path: Operations.GetJobScript.Input.Path
-            /// - Remark: Generated from `#/paths/api/v1/jobs/{id}/script/GET/header`.
+            internal var path: Operations.GetJobParameterFile.Input.Path
+            /// - Remark: Generated from `#/paths/api/v1/jobs/{id}/parameter-file/GET/header`.
             internal struct Headers: Sendable, Hashable {
-                internal var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetJobScript.AcceptableContentType>]
+                internal var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetJobParameterFile.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
                 /// - Parameters:
                 ///   - accept:
-                internal init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetJobScript.AcceptableContentType>] = .defaultValues()) {
+                internal init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetJobParameterFile.AcceptableContentType>] = .defaultValues()) {
                     self.accept = accept
                 }
             }
-            internal var headers: Operations.GetJobScript.Input.Headers
+            internal var headers: Operations.GetJobParameterFile.Input.Headers
             /// Creates a new `Input`.
             ///
             /// - Parameters:
             ///   - path:
             ///   - headers:
             internal init(
-                path: Operations.GetJobScript.Input.Path,
-                headers: Operations.GetJobScript.Input.Headers = .init()
+                path: Operations.GetJobParameterFile.Input.Path,
+                headers: Operations.GetJobParameterFile.Input.Headers = .init()
             ) {
                 self.path = path
                 self.headers = headers
@@ -2402,44 +2605,44 @@ internal enum Operations {
         }
         internal enum Output: Sendable, Hashable {
             internal struct Ok: Sendable, Hashable {
-                /// - Remark: Generated from `#/paths/api/v1/jobs/{id}/script/GET/responses/200/content`.
+                /// - Remark: Generated from `#/paths/api/v1/jobs/{id}/parameter-file/GET/responses/200/content`.
                 internal enum Body: Sendable, Hashable {
-                    /// - Remark: Generated from `#/paths/api/v1/jobs/{id}/script/GET/responses/200/content/application\/json`.
-                    case json(Components.Schemas.JobScript)
-                    /// The associated value of the enum case if `self` is `.json`.
+                    /// - Remark: Generated from `#/paths/api/v1/jobs/{id}/parameter-file/GET/responses/200/content/text\/plain`.
+                    case plainText(OpenAPIRuntime.HTTPBody)
+                    /// The associated value of the enum case if `self` is `.plainText`.
                     ///
-                    /// - Throws: An error if `self` is not `.json`.
-                    /// - SeeAlso: `.json`.
-                    internal var json: Components.Schemas.JobScript {
+                    /// - Throws: An error if `self` is not `.plainText`.
+                    /// - SeeAlso: `.plainText`.
+                    internal var plainText: OpenAPIRuntime.HTTPBody {
                         get throws {
                             switch self {
-                            case let .json(body):
+                            case let .plainText(body):
                                 return body
                             }
                         }
                     }
                 }
                 /// Received HTTP response body
-                internal var body: Operations.GetJobScript.Output.Ok.Body
+                internal var body: Operations.GetJobParameterFile.Output.Ok.Body
                 /// Creates a new `Ok`.
                 ///
                 /// - Parameters:
                 ///   - body: Received HTTP response body
-                internal init(body: Operations.GetJobScript.Output.Ok.Body) {
+                internal init(body: Operations.GetJobParameterFile.Output.Ok.Body) {
                     self.body = body
                 }
             }
-            /// The script (null when the backend renders none), parameter file and output list.
+            /// The parameter file.
             ///
-            /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/script/get(getJobScript)/responses/200`.
+            /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/parameter-file/get(getJobParameterFile)/responses/200`.
             ///
             /// HTTP response code: `200 ok`.
-            case ok(Operations.GetJobScript.Output.Ok)
+            case ok(Operations.GetJobParameterFile.Output.Ok)
             /// The associated value of the enum case if `self` is `.ok`.
             ///
             /// - Throws: An error if `self` is not `.ok`.
             /// - SeeAlso: `.ok`.
-            internal var ok: Operations.GetJobScript.Output.Ok {
+            internal var ok: Operations.GetJobParameterFile.Output.Ok {
                 get throws {
                     switch self {
                     case let .ok(response):
@@ -2454,7 +2657,7 @@ internal enum Operations {
             }
             /// Missing or invalid bearer token.
             ///
-            /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/script/get(getJobScript)/responses/401`.
+            /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/parameter-file/get(getJobParameterFile)/responses/401`.
             ///
             /// HTTP response code: `401 unauthorized`.
             case unauthorized(Components.Responses.Unauthorized)
@@ -2477,7 +2680,7 @@ internal enum Operations {
             }
             /// No such job (or not yours), or no such file.
             ///
-            /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/script/get(getJobScript)/responses/404`.
+            /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/parameter-file/get(getJobParameterFile)/responses/404`.
             ///
             /// HTTP response code: `404 notFound`.
             case notFound(Components.Responses.NotFound)
@@ -2504,10 +2707,13 @@ internal enum Operations {
             case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
         }
         internal enum AcceptableContentType: AcceptableProtocol {
+            case plainText
             case json
             case other(Swift.String)
             internal init?(rawValue: Swift.String) {
                 switch rawValue.lowercased() {
+                case "text/plain":
+                    self = .plainText
                 case "application/json":
                     self = .json
                 default:
@@ -2518,12 +2724,15 @@ internal enum Operations {
                 switch self {
                 case let .other(string):
                     return string
+                case .plainText:
+                    return "text/plain"
                 case .json:
                     return "application/json"
                 }
             }
             internal static var allCases: [Self] {
                 [
+                    .plainText,
                     .json
                 ]
             }

@@ -29,7 +29,7 @@ internal protocol APIProtocol: Sendable {
     func listJobs(_ input: Operations.ListJobs.Input) async throws -> Operations.ListJobs.Output
     /// Submit a simulation
     ///
-    /// Validates, stores durably (fsync'ed) and queues the job; a dispatcher hands it to its backend. Fields left out take the values of GADGET-4's DM-L50-N128 example with the softening scaled to the mean particle spacing. A GADGET-4 parameter file is accepted as it is, as the JSON field parameter_file or as a text/plain body (the other fields then come from the query): it is read with the table and messages of `g4sim params check` (a bad file is a 422 whose details list every problem as file:line: name: message), and the service-controlled names (OutputDir, InitCondFile, OutputListFilename, PowerSpectrumFile, TimeLimitCPU, MaxMemSize) are rewritten, each rewrite listed in the job's rewrites. Files the parameter file reads are uploads (POST /api/v1/uploads) named in inputs. Bodies over 1 MiB are refused with 413.
+    /// Validates, stores durably (fsync'ed) and queues the job; a sync loop (in g4api or g4sync) hands it to its backend. With backend slurm, the job's scheduler placement is checked against the Slurm user's associations first (422 listing the allowed values). Fields left out take the values of GADGET-4's DM-L50-N128 example with the softening scaled to the mean particle spacing. A GADGET-4 parameter file is accepted as it is, as the JSON field parameter_file or as a text/plain body (the other fields then come from the query): it is read with the table and messages of `g4sim params check` (a bad file is a 422 whose details list every problem as file:line: name: message), and the service-controlled names (OutputDir, InitCondFile, OutputListFilename, PowerSpectrumFile, TimeLimitCPU, MaxMemSize) are rewritten, each rewrite listed in the job's rewrites. Files the parameter file reads are uploads (POST /api/v1/uploads) named in inputs. Bodies over 1 MiB are refused with 413.
     ///
     /// - Remark: HTTP `POST /api/v1/jobs`.
     /// - Remark: Generated from `#/paths//api/v1/jobs/post(createJob)`.
@@ -41,11 +41,18 @@ internal protocol APIProtocol: Sendable {
     func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output
     /// Cancel a job
     ///
-    /// Idempotent. A queued job is cancelled at once; a running one is signalled (SIGTERM, then SIGKILL after a grace period) and becomes cancelled when its processes are gone. DELETE deletes nothing: the job record stays (phase cancelled, listed and readable), and so do its outputs, logs and restart files written so far; results stay downloadable. A job that already ended otherwise answers 409.
+    /// Idempotent. A queued job is cancelled at once; a running one is stopped by its backend (local: SIGUSR1, then SIGKILL after a grace period; Slurm: scancel) and becomes cancelled when its run has ended. DELETE deletes nothing: the job record stays (phase cancelled, listed and readable), and so do its outputs, logs and restart files written so far; results stay downloadable. A job that already ended otherwise answers 409.
     ///
     /// - Remark: HTTP `DELETE /api/v1/jobs/{id}`.
     /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/delete(cancelJob)`.
     func cancelJob(_ input: Operations.CancelJob.Input) async throws -> Operations.CancelJob.Output
+    /// The batch script of the job's latest attempt, as submitted (Slurm)
+    ///
+    /// The script as submitted to the scheduler (404 before the first submission). The local backend has no scheduler: its script is the command it runs in the job's directory.
+    ///
+    /// - Remark: HTTP `GET /api/v1/jobs/{id}/script`.
+    /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/script/get(getJobScript)`.
+    func getJobScript(_ input: Operations.GetJobScript.Input) async throws -> Operations.GetJobScript.Output
     /// State and progress from the solver's progress file
     ///
     /// - Remark: HTTP `GET /api/v1/simulations/{id}/status`.
@@ -66,11 +73,11 @@ internal protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/simulations/{id}/logs`.
     /// - Remark: Generated from `#/paths//api/v1/simulations/{id}/logs/get(getLogs)`.
     func getLogs(_ input: Operations.GetLogs.Input) async throws -> Operations.GetLogs.Output
-    /// What the backend runs for the job, and the parameter file the solver reads
+    /// The parameter file the solver reads (service-controlled names rewritten, see rewrites)
     ///
-    /// - Remark: HTTP `GET /api/v1/jobs/{id}/script`.
-    /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/script/get(getJobScript)`.
-    func getJobScript(_ input: Operations.GetJobScript.Input) async throws -> Operations.GetJobScript.Output
+    /// - Remark: HTTP `GET /api/v1/jobs/{id}/parameter-file`.
+    /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/parameter-file/get(getJobParameterFile)`.
+    func getJobParameterFile(_ input: Operations.GetJobParameterFile.Input) async throws -> Operations.GetJobParameterFile.Output
     /// Your jobs' state and progress as Server-Sent Events
     ///
     /// One `event: job` (data: a JobEvent as JSON) per job when the stream opens and whenever its phase or progress changes (checked every second); comments keep the connection alive. With sweep or job, only those jobs, and an `event: end` once they all ended. The stream needs the bearer header like every other call (browsers read it with fetch, since EventSource cannot send headers).
@@ -176,7 +183,7 @@ extension APIProtocol {
     }
     /// Submit a simulation
     ///
-    /// Validates, stores durably (fsync'ed) and queues the job; a dispatcher hands it to its backend. Fields left out take the values of GADGET-4's DM-L50-N128 example with the softening scaled to the mean particle spacing. A GADGET-4 parameter file is accepted as it is, as the JSON field parameter_file or as a text/plain body (the other fields then come from the query): it is read with the table and messages of `g4sim params check` (a bad file is a 422 whose details list every problem as file:line: name: message), and the service-controlled names (OutputDir, InitCondFile, OutputListFilename, PowerSpectrumFile, TimeLimitCPU, MaxMemSize) are rewritten, each rewrite listed in the job's rewrites. Files the parameter file reads are uploads (POST /api/v1/uploads) named in inputs. Bodies over 1 MiB are refused with 413.
+    /// Validates, stores durably (fsync'ed) and queues the job; a sync loop (in g4api or g4sync) hands it to its backend. With backend slurm, the job's scheduler placement is checked against the Slurm user's associations first (422 listing the allowed values). Fields left out take the values of GADGET-4's DM-L50-N128 example with the softening scaled to the mean particle spacing. A GADGET-4 parameter file is accepted as it is, as the JSON field parameter_file or as a text/plain body (the other fields then come from the query): it is read with the table and messages of `g4sim params check` (a bad file is a 422 whose details list every problem as file:line: name: message), and the service-controlled names (OutputDir, InitCondFile, OutputListFilename, PowerSpectrumFile, TimeLimitCPU, MaxMemSize) are rewritten, each rewrite listed in the job's rewrites. Files the parameter file reads are uploads (POST /api/v1/uploads) named in inputs. Bodies over 1 MiB are refused with 413.
     ///
     /// - Remark: HTTP `POST /api/v1/jobs`.
     /// - Remark: Generated from `#/paths//api/v1/jobs/post(createJob)`.
@@ -206,7 +213,7 @@ extension APIProtocol {
     }
     /// Cancel a job
     ///
-    /// Idempotent. A queued job is cancelled at once; a running one is signalled (SIGTERM, then SIGKILL after a grace period) and becomes cancelled when its processes are gone. DELETE deletes nothing: the job record stays (phase cancelled, listed and readable), and so do its outputs, logs and restart files written so far; results stay downloadable. A job that already ended otherwise answers 409.
+    /// Idempotent. A queued job is cancelled at once; a running one is stopped by its backend (local: SIGUSR1, then SIGKILL after a grace period; Slurm: scancel) and becomes cancelled when its run has ended. DELETE deletes nothing: the job record stays (phase cancelled, listed and readable), and so do its outputs, logs and restart files written so far; results stay downloadable. A job that already ended otherwise answers 409.
     ///
     /// - Remark: HTTP `DELETE /api/v1/jobs/{id}`.
     /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/delete(cancelJob)`.
@@ -215,6 +222,21 @@ extension APIProtocol {
         headers: Operations.CancelJob.Input.Headers = .init()
     ) async throws -> Operations.CancelJob.Output {
         try await cancelJob(Operations.CancelJob.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// The batch script of the job's latest attempt, as submitted (Slurm)
+    ///
+    /// The script as submitted to the scheduler (404 before the first submission). The local backend has no scheduler: its script is the command it runs in the job's directory.
+    ///
+    /// - Remark: HTTP `GET /api/v1/jobs/{id}/script`.
+    /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/script/get(getJobScript)`.
+    internal func getJobScript(
+        path: Operations.GetJobScript.Input.Path,
+        headers: Operations.GetJobScript.Input.Headers = .init()
+    ) async throws -> Operations.GetJobScript.Output {
+        try await getJobScript(Operations.GetJobScript.Input(
             path: path,
             headers: headers
         ))
@@ -273,15 +295,15 @@ extension APIProtocol {
             headers: headers
         ))
     }
-    /// What the backend runs for the job, and the parameter file the solver reads
+    /// The parameter file the solver reads (service-controlled names rewritten, see rewrites)
     ///
-    /// - Remark: HTTP `GET /api/v1/jobs/{id}/script`.
-    /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/script/get(getJobScript)`.
-    internal func getJobScript(
-        path: Operations.GetJobScript.Input.Path,
-        headers: Operations.GetJobScript.Input.Headers = .init()
-    ) async throws -> Operations.GetJobScript.Output {
-        try await getJobScript(Operations.GetJobScript.Input(
+    /// - Remark: HTTP `GET /api/v1/jobs/{id}/parameter-file`.
+    /// - Remark: Generated from `#/paths//api/v1/jobs/{id}/parameter-file/get(getJobParameterFile)`.
+    internal func getJobParameterFile(
+        path: Operations.GetJobParameterFile.Input.Path,
+        headers: Operations.GetJobParameterFile.Input.Headers = .init()
+    ) async throws -> Operations.GetJobParameterFile.Output {
+        try await getJobParameterFile(Operations.GetJobParameterFile.Input(
             path: path,
             headers: headers
         ))

@@ -1,5 +1,6 @@
 import Foundation
 import Parallel
+import RunContract
 import Simulation
 
 /// What the sidecar and people watch: `OutputDir/progress.json` (replaced
@@ -62,19 +63,16 @@ final class ProgressReporter {
     private func write(_ integrator: Integrator, elapsed: Double, state: String) {
         lastWrite = MPIRuntime.wallTime()
         let evaluations = communicator.allreduce(integrator.forceEvaluations, .sum)
+        let peak = communicator.allreduce(peakResidentMegabytes(), .max)
         guard communicator.isRoot else { return }
         let done = fraction(integrator)
         let a = integrator.scaleFactor
-        var fields: [String: Any] = [
-            "state": state, "step": integrator.steps, "scale_factor": a, "redshift": 1 / a - 1,
-            "fraction_done": done, "elapsed_seconds": elapsed,
-            "particles_per_second": elapsed > 0 ? Double(evaluations) / elapsed : 0,
-            "updated": ISO8601DateFormatter().string(from: Date()),
-        ]
         // Early steps are the expensive ones, so a linear estimate in ln a is pessimistic at first.
-        fields["eta_seconds"] = done > 0 && done < 1 ? elapsed * (1 - done) / done : (done >= 1 ? 0 : NSNull())
-        fields["last_snapshot"] = lastSnapshot ?? NSNull()
-        guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) else { return }
-        try? writeAtomically(String(decoding: data, as: UTF8.self) + "\n", to: directory + "/progress.json")
+        let eta: Double? = done > 0 && done < 1 ? elapsed * (1 - done) / done : (done >= 1 ? 0 : nil)
+        let progress = SolverProgress(
+            state: state, step: integrator.steps, scaleFactor: a, redshift: 1 / a - 1, fractionDone: done,
+            elapsedSeconds: elapsed, etaSeconds: eta, particlesPerSecond: elapsed > 0 ? Double(evaluations) / elapsed : 0,
+            lastSnapshot: lastSnapshot, peakMemoryMB: peak, updated: ISO8601DateFormatter().string(from: Date()))
+        try? writeAtomically(String(decoding: progress.encoded(), as: UTF8.self), to: directory + "/" + RunLayout.progressFile)
     }
 }

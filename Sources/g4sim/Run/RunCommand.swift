@@ -4,6 +4,7 @@ import Foundation
 import InitialConditions
 import Parallel
 import Parameters
+import RunContract
 import Simulation
 import Snapshots
 
@@ -36,6 +37,10 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        // First thing: a scheduler's stop request (Slurm's --signal can come
+        // early on a short job) must find its handler even while initial
+        // conditions are being made; it then takes effect at the first step.
+        SignalWatch.install()
         let parameters: ParameterSet
         do {
             parameters = try ParameterFile.load(path: parameterFile)
@@ -58,8 +63,8 @@ enum RunOutcome: Sendable {
     /// Stopped early with restart files written.
     case interrupted
 
-    /// EX_TEMPFAIL: "try again" — schedulers requeue, g4sync resubmits with --restart.
-    static let resumeExitCode: Int32 = 75
+    /// "Resume me": schedulers requeue, g4sync resubmits with --restart.
+    static let resumeExitCode = SolverExit.resumeMe
 }
 
 /// One simulation from initial conditions (or restart files) to TimeMax,
@@ -76,7 +81,7 @@ final class SimulationRun {
     private let startTime = MPIRuntime.wallTime()
     private var lastRestart = MPIRuntime.wallTime()
     private var ioTime = 0.0
-    var restartDirectory: String { setup.outputDirectory + "/restartfiles" }
+    var restartDirectory: String { setup.outputDirectory + "/" + RunLayout.restartDirectory }
 
     init(setup: RunSetup, resume: Bool, communicator: Communicator) throws {
         self.setup = setup
@@ -91,7 +96,7 @@ final class SimulationRun {
         if resume {
             let loaded: RestartFiles.Loaded
             do {
-                loaded = try RestartFiles.read(directory: setup.outputDirectory + "/restartfiles",
+                loaded = try RestartFiles.read(directory: setup.outputDirectory + "/" + RunLayout.restartDirectory,
                                                parameterDigest: p.physicsDigest(), communicator: communicator)
             } catch {
                 throw RunError("cannot resume: \(error)")
@@ -130,10 +135,26 @@ final class SimulationRun {
             fof: p.flag("FOF") ? (p.real("FOF_LINKLENGTH"), p.integer("FOF_GROUP_MIN_LEN")) : nil,
             spectrumMesh: p.flag("POWERSPEC_ON_OUTPUT") ? mesh : nil, communicator: communicator)
         progress = ProgressReporter(directory: setup.outputDirectory, communicator: communicator)
+        let hosts = Self.hostNames(communicator)
         if communicator.isRoot {
+            emit("g4sim: \(communicator.size) ranks on \(hosts.count) host(s): \(hosts.joined(separator: ", "))")
             emit("g4sim: \(total) particles, box \(setup.boxSize), PMGRID \(mesh), split r_s \(gravity.split.splitScale), cut-off \(gravity.split.cutoff), \(communicator.size) ranks")
             emit("g4sim: outputs at a = " + setup.outputTimes.map { String($0) }.joined(separator: ", "))
         }
+    }
+
+    /// Every rank's host name, each once, in rank order (collective): where a
+    /// scheduler put the ranks, in the run's own log.
+    static func hostNames(_ communicator: Communicator) -> [String] {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count - 1)
+        let mine = Array(String(cString: buffer).utf8) + [0]
+        var names: [String] = []
+        for part in communicator.allgatherv(mine).split(separator: 0) {
+            let name = String(decoding: part, as: UTF8.self)
+            if !names.contains(name) { names.append(name) }
+        }
+        return names
     }
 
     static func gravity(_ setup: RunSetup, coordinates: IntegerCoordinates, particleMass: Double, mesh: Int,

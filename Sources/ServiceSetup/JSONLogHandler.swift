@@ -4,20 +4,30 @@ import Logging
 
 /// swift-log handler writing one JSON object per line to standard error,
 /// for log collectors.
-struct JSONLogHandler: LogHandler {
+public struct JSONLogHandler: LogHandler {
     let label: String
-    var logLevel: Logger.Level = .info
-    var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
     private static let lock = NSLock()
 
-    init(label: String) { self.label = label }
+    public init(label: String) { self.label = label }
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    /// Makes this the process's log handler (once per process) and returns a logger labelled `label`.
+    public static func bootstrap(label: String, level: Logger.Level) -> Logger {
+        LoggingSystem.bootstrap { name in
+            var h = JSONLogHandler(label: name)
+            h.logLevel = level
+            return h
+        }
+        return Logger(label: label)
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    func log(event: LogEvent) {
+    public func log(event: LogEvent) {
         var w = JSONWriter(capacity: 256)
         w.beginObject()
         w.field("ts", Clock.iso8601(Clock.microseconds()))

@@ -8,16 +8,18 @@ import Glibc
 /// the same process (pid + start time, since pids are reused), and find or
 /// signal every process of a session (mpirun's ranks included).
 public enum ProcessControl {
-    /// Starts `arguments[0]` (a path) in a new session with stdin/stdout/stderr
-    /// on /dev/null and no other inherited descriptors (a leaked listening
-    /// socket would keep g4api's port busy after a restart).
-    public static func spawn(_ arguments: [String], environment: [String: String]) throws -> pid_t {
+    /// Starts `arguments[0]` (a path, or a name searched on PATH) in a new
+    /// session with stdin, stdout and stderr on the given files (/dev/null by
+    /// default) and no other inherited descriptors (a leaked listening socket
+    /// would keep g4api's port busy after a restart).
+    public static func spawn(_ arguments: [String], environment: [String: String], stdin: String = "/dev/null",
+                             stdout: String = "/dev/null", stderr: String = "/dev/null") throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd in Int32(0)...2 {
-            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
-        }
+        posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         for fd in openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -38,7 +40,8 @@ public enum ProcessControl {
             envp.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
+        let rc = arguments[0].contains("/") ? posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
+            : posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
         guard rc == 0 else { throw BackendError("cannot start \(arguments[0]): \(String(cString: strerror(rc)))") }
         return pid
     }
