@@ -24,6 +24,7 @@ let package = Package(
         .executable(name: "g4sim", targets: ["g4sim"]),
         .executable(name: "g4api", targets: ["g4api"]),
         .executable(name: "g4sync", targets: ["g4sync"]),
+        .executable(name: "g4", targets: ["g4"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -44,6 +45,9 @@ let package = Package(
         // The Kubernetes backend: TLS to the API server, kubeconfig (YAML).
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // The g4 CLI's HTTP layer, generated from g4api's OpenAPI document.
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
+        .package(url: "https://github.com/swift-server/swift-openapi-async-http-client", from: "1.5.0"),
     ],
     targets: [
         // System libraries: pkg-config supplies include paths and link flags.
@@ -99,7 +103,7 @@ let package = Package(
             "Jobs", "JobStore", "Scheduling", "RunContract", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SubmissionAPI", dependencies: [
-            "Jobs", "JobStore", "Scheduling", "RunContract",
+            "Jobs", "JobStore", "Scheduling", "RunContract", "Parameters", "Cosmology",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
@@ -140,6 +144,15 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+
+        // The users' command-line client: an HTTP client and the code generated from
+        // g4api's OpenAPI document (scripts/generate-client.sh), none of the server's modules.
+        .executableTarget(name: "g4", dependencies: [
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], exclude: ["openapi.yaml", "openapi-generator-config.yaml"]),
 
         .testTarget(name: "ParametersTests", dependencies: ["Parameters"]),
         .testTarget(name: "CosmologyTests", dependencies: ["Cosmology", "TestSupport"],
@@ -190,7 +203,7 @@ let package = Package(
         ], exclude: ["fake_kube_api.py"]),
         .testTarget(name: "SubmissionAPITests", dependencies: [
             "SubmissionAPI", "JobStore", "Scheduling", "Sync", "Jobs", "RunContract", "ServiceSetup", "ServiceTestSupport",
-            "g4sim", "g4api", "g4sync",
+            "TestSupport", "g4sim", "g4api", "g4sync", "g4",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

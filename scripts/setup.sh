@@ -16,9 +16,10 @@ done
 
 # The solver's MPI/HDF5/FFTW; g4api's SQLite; PostgreSQL 15 for the store tests
 # (the tests start their own throwaway server); wrk for scripts/bench-api.sh;
-# curl for the main job.
+# curl for the main job and the upload tests; chromium and its driver for the
+# dashboard tests (selenium drives them).
 packages=(pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libfftw3-dev libfftw3-mpi-dev libsqlite3-dev
-          postgresql postgresql-client wrk curl util-linux procps ${packages_extra[@]+"${packages_extra[@]}"})
+          postgresql postgresql-client wrk curl util-linux procps chromium chromium-driver ${packages_extra[@]+"${packages_extra[@]}"})
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -48,7 +49,7 @@ if [ $with_python = 1 ]; then
   venv=.build/test-venv
   # (Re)installed whenever Tests/requirements.txt differs from what the venv was made with.
   if [ ! -x "$venv/bin/python" ] || ! cmp -s Tests/requirements.txt "$venv/requirements.txt"; then
-    echo "setup: installing Tests/requirements.txt into $venv (h5py, numpy, scipy, colossus, pynbody, openapi-spec-validator, moto, jsonschema)"
+    echo "setup: installing Tests/requirements.txt into $venv (h5py, numpy, scipy, colossus, pynbody, openapi-spec-validator, moto, jsonschema, openapi-python-client, selenium)"
     mkdir -p .build
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q -r Tests/requirements.txt

@@ -6,6 +6,10 @@
 #              job stores (SQLite and a throwaway PostgreSQL 15 server on
 #              127.0.0.1), the local backend and the API with the real g4sim,
 #              and a real g4api process killed with SIGKILL while clients POST
+#   users      the users' side end to end: GADGET-4's N32 param.txt submitted
+#              with `g4 submit --follow` and run to z = 0 on 2 ranks, the
+#              dashboard in headless chromium while it runs and after, and its
+#              results downloaded with an interrupted download resumed
 #   solver     full simulations against GADGET-4's reference run and analytic
 #              solutions (release g4sim)
 # Each group's time is printed at the end (CI's budget is 75 minutes).
@@ -37,11 +41,14 @@ group() {
   names+=("$name") times+=($((SECONDS - start))) results+=("$([ $status = 0 ] && echo ok || echo "FAILED ($status)")")
   return $status
 }
+# Builds share the machine's lock (one Swift build at a time on 2 cores).
+locked() { if command -v flock >/dev/null; then flock -o /tmp/g4-swift-build.lock "$@"; else "$@"; fi; }
 build() {
-  swift build --build-tests
-  swift build -c release --product g4sim
+  locked swift build --build-tests
+  locked swift build -c release --product g4sim
 }
-fast() { swift test --skip-build --skip SolverValidationTests; }
+fast() { swift test --skip-build --skip SolverValidationTests --skip ReferenceRunThroughTheCLITests; }
+users() { swift test --skip-build --filter ReferenceRunThroughTheCLITests; }
 solver() { swift test --skip-build --no-parallel --filter SolverValidationTests; }
 
 group build build
@@ -61,4 +68,5 @@ if [ -n "${STRESS:-}" ]; then
 fi
 
 group fast fast
+group users users
 group solver solver

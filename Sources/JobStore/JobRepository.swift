@@ -7,7 +7,7 @@ import RunContract
 /// Every state change goes through `apply(_:to:changes:)`, a compare-and-set
 /// on the current state, so concurrent writers (API, dispatcher, monitor)
 /// can only ever make legal transitions.
-public protocol JobRepository: Sendable {
+public protocol JobRepository: UploadRepository, SweepRepository {
     /// Stores a new job durably (fsync'ed before returning). With an
     /// idempotency key already used by the same owner, returns that job instead.
     func insert(_ job: Job) async throws -> InsertOutcome

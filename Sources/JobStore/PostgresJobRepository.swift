@@ -241,7 +241,7 @@ public final class PostgresJobRepository: JobStorage, @unchecked Sendable {
                    idempotencyKey: try os(22), requestHash: try os(23),
                    attempts: try n(24), createdAt: Int64(try n(25)), updatedAt: Int64(try n(26)),
                    submittedAt: try on(27).map(Int64.init), startedAt: try on(28).map(Int64.init),
-                   finishedAt: try on(29).map(Int64.init), mayFallBack: try r[35].decode(Bool.self))
+                   finishedAt: try on(29).map(Int64.init), sweepID: try os(35), rewritesJSON: try s(36), mayFallBack: try r[37].decode(Bool.self))
     }
 
     static func values(_ j: Job) -> [PGValue] {
@@ -253,7 +253,7 @@ public final class PostgresJobRepository: JobStorage, @unchecked Sendable {
          .int(Int(j.createdAt)), .int(Int(j.updatedAt)), .int(j.submittedAt.map(Int.init)), .int(j.startedAt.map(Int.init)),
          .int(j.finishedAt.map(Int.init)), .text(j.requestParametersJSON), .text(j.placement.partition),
          .text(j.placement.account), .text(j.placement.qos),
-         .text(j.solverProgress.map { String(decoding: $0.encoded(), as: UTF8.self) }), .bool(j.mayFallBack)]
+         .text(j.solverProgress.map { String(decoding: $0.encoded(), as: UTF8.self) }), .text(j.sweepID), .text(j.rewritesJSON), .bool(j.mayFallBack)]
     }
 
     static func binds(_ values: [PGValue]) -> PostgresBindings {

@@ -242,7 +242,7 @@ public final class SQLiteJobRepository: JobStorage, @unchecked Sendable {
                    exitCode: row[19], errorMessage: row[20], backendData: row[21],
                    solverProgress: (row[34] as String?).flatMap { SolverProgress.decode(Data($0.utf8)) }, idempotencyKey: row[22],
                    requestHash: row[23], attempts: row[24], createdAt: row[25], updatedAt: row[26], submittedAt: row[27],
-                   startedAt: row[28], finishedAt: row[29], mayFallBack: row[35])
+                   startedAt: row[28], finishedAt: row[29], sweepID: row[35], rewritesJSON: row[36], mayFallBack: row[37])
     }
 
     static func arguments(_ j: Job) -> StatementArguments {
@@ -253,7 +253,7 @@ public final class SQLiteJobRepository: JobStorage, @unchecked Sendable {
             j.exitCode, j.errorMessage, j.backendData, j.idempotencyKey, j.requestHash, j.attempts, j.createdAt,
             j.updatedAt, j.submittedAt, j.startedAt, j.finishedAt, j.requestParametersJSON,
             j.placement.partition, j.placement.account, j.placement.qos,
-            j.solverProgress.map { String(decoding: $0.encoded(), as: UTF8.self) }, j.mayFallBack,
+            j.solverProgress.map { String(decoding: $0.encoded(), as: UTF8.self) }, j.sweepID, j.rewritesJSON, j.mayFallBack,
         ]
         return StatementArguments(values)
     }

@@ -25,7 +25,34 @@ enum Schema {
         Migration(version: 1, name: "jobs and tokens", sqlite: jobsAndTokens(.sqlite), postgres: jobsAndTokens(.postgres)),
         Migration(version: 2, name: "scheduling: claims, attempts, accounting, log chunks, leases",
                   sqlite: scheduling(.sqlite), postgres: scheduling(.postgres)),
+        Migration(version: 3, name: "uploads and sweeps", sqlite: uploadsAndSweeps(.sqlite), postgres: uploadsAndSweeps(.postgres)),
     ]
+
+    /// Migration 3: users' uploads, parameter sweeps, and on each job its
+    /// sweep (a backend that submits arrays groups by it) and the rewrites of
+    /// a submitted parameter file.
+    private static func uploadsAndSweeps(_ d: Dialect) -> [String] {
+        let int = d.integer
+        return [
+            "ALTER TABLE jobs ADD COLUMN sweep_id TEXT",
+            "ALTER TABLE jobs ADD COLUMN rewrites TEXT NOT NULL DEFAULT '[]'",
+            "CREATE INDEX jobs_sweep ON jobs(sweep_id, created_at) WHERE sweep_id IS NOT NULL",
+            """
+            CREATE TABLE uploads (
+              id TEXT PRIMARY KEY, owner TEXT NOT NULL, kind TEXT NOT NULL, format TEXT, file_name TEXT NOT NULL,
+              size \(int) NOT NULL, sha256 TEXT NOT NULL, path TEXT NOT NULL, summary TEXT NOT NULL, created_at \(int) NOT NULL
+            )
+            """,
+            "CREATE INDEX uploads_owner_created ON uploads(owner, created_at DESC)",
+            """
+            CREATE TABLE sweeps (
+              id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL, points \(int) NOT NULL,
+              vary TEXT NOT NULL, created_at \(int) NOT NULL
+            )
+            """,
+            "CREATE INDEX sweeps_owner_created ON sweeps(owner, created_at DESC)",
+        ]
+    }
 
     /// Migration 1. Large texts come last in a row, so that reading the small
     /// columns does not walk overflow pages.
@@ -122,13 +149,14 @@ enum Schema {
         id, owner, name, description, simulator_type, num_particles, box_size, parameters, parameter_file, output_list, \
         ranks, nodes, wall_clock_limit, memory_mb, backend, state, progress, cancel_requested, scheduler_job_id, exit_code, \
         error_message, backend_data, idempotency_key, request_hash, attempts, created_at, updated_at, submitted_at, \
-        started_at, finished_at, request_parameters, partition, account, qos, solver_progress, may_fall_back
+        started_at, finished_at, request_parameters, partition, account, qos, solver_progress, sweep_id, rewrites, may_fall_back
         """
     /// The same, without the three large texts that listings never show.
     /// (Large texts are stored last in a row, so the small columns are read
     /// without walking overflow pages.)
     static let listColumns = columns.replacingOccurrences(of: "parameters, parameter_file, output_list", with: "'' AS p, '' AS pf, '' AS ol")
         .replacingOccurrences(of: "solver_progress", with: "NULL AS sp")
+        .replacingOccurrences(of: "sweep_id, rewrites", with: "sweep_id, '[]' AS rw")
 
     /// `columns` qualified with a table alias (`j.id, j.owner, ...`).
     static func columns(of alias: String) -> String {

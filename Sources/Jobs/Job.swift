@@ -48,11 +48,17 @@ public struct Job: Sendable, Equatable {
     public var submittedAt: Int64?
     public var startedAt: Int64?
     public var finishedAt: Int64?
+    /// The sweep this job is a point of (nil: a job of its own). A backend
+    /// that can submit arrays (Slurm) may submit a sweep's jobs as one.
+    public var sweepID: String?
+    /// The service's rewrites of a submitted parameter file (JSON array).
+    public var rewritesJSON: String = "[]"
 
     /// A new job in state `queued`, to run on `backend` (a concrete kind:
     /// the service resolves `auto` first).
     public init(id: String = UUID().uuidString.lowercased(), owner: String, spec: JobSpec, backend: BackendKind,
-                idempotencyKey: String? = nil, requestHash: String? = nil, now: Int64 = Clock.microseconds()) {
+                idempotencyKey: String? = nil, requestHash: String? = nil, sweepID: String? = nil,
+                now: Int64 = Clock.microseconds()) {
         precondition(backend != .auto, "a stored job names a concrete backend")
         let rendered = spec.renderedParameters
         self.init(id: id, owner: owner, name: spec.name, description: spec.description, simulatorType: spec.simulatorType,
@@ -61,6 +67,8 @@ public struct Job: Sendable, Equatable {
                   resources: spec.resources, placement: spec.placement, backend: backend, state: .queued, progress: 0,
                   cancelRequested: false, idempotencyKey: idempotencyKey, requestHash: requestHash, attempts: 0,
                   createdAt: now, updatedAt: now, mayFallBack: spec.backend == .auto)
+        self.sweepID = sweepID
+        self.rewritesJSON = spec.rewritesJSON
     }
 
     /// Every field as stored; only stores call this (they read back what a
@@ -72,7 +80,7 @@ public struct Job: Sendable, Equatable {
                 backendData: String? = nil, solverProgress: SolverProgress? = nil,
                 idempotencyKey: String? = nil, requestHash: String? = nil, attempts: Int, createdAt: Int64,
                 updatedAt: Int64, submittedAt: Int64? = nil, startedAt: Int64? = nil, finishedAt: Int64? = nil,
-                mayFallBack: Bool = false) {
+                sweepID: String? = nil, rewritesJSON: String = "[]", mayFallBack: Bool = false) {
         self.mayFallBack = mayFallBack
         self.id = id
         self.owner = owner
@@ -104,6 +112,8 @@ public struct Job: Sendable, Equatable {
         self.submittedAt = submittedAt
         self.startedAt = startedAt
         self.finishedAt = finishedAt
+        self.sweepID = sweepID
+        self.rewritesJSON = rewritesJSON
     }
 
     /// The parameter file for an attempt with `memoryMB` per rank: the stored
@@ -152,7 +162,10 @@ public struct Job: Sendable, Equatable {
         w.field("num_particles", numParticles)
         w.field("box_size", boxSize)
         w.key("parameters"); w.raw(requestParametersJSON)
-        if detailed { w.key("effective_parameters"); w.raw(parametersJSON) }
+        if detailed {
+            w.key("effective_parameters"); w.raw(parametersJSON)
+            w.key("rewrites"); w.raw(rewritesJSON)
+        }
         w.key("resources")
         w.beginObject()
         w.field("ranks", resources.ranks)
@@ -178,6 +191,7 @@ public struct Job: Sendable, Equatable {
         w.timestampField("submitted_at", submittedAt)
         w.timestampField("started_at", startedAt)
         w.timestampField("completed_at", finishedAt)
+        w.field("sweep_id", sweepID)
         if detailed {
             w.key("history")
             w.beginArray()

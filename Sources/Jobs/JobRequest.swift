@@ -12,7 +12,8 @@ import Parameters
 public enum JobRequest {
     public static let topLevelFields: Set<String> = [
         "name", "description", "simulator_type", "num_particles", "box_size", "time_begin", "redshift_start",
-        "time_max", "output_times", "parameters", "resources", "backend", "scheduler",
+        "time_max", "output_times", "parameters", "resources", "backend", "scheduler", "parameter_file", "parameter_file_name",
+        "inputs",
     ]
     public static let schedulerFields: Set<String> = ["partition", "account", "qos"]
     public static let resourceFields: Set<String> = ["ranks", "nodes", "wall_clock_limit", "memory_mb"]
@@ -22,9 +23,9 @@ public enum JobRequest {
     /// come from `resources`.
     public static let serviceControlled: [String: String] = [
         "OutputDir": "set by the service: outputs go to the job's own directory",
-        "InitCondFile": "set by the service: initial conditions are generated (N-GenIC)",
-        "OutputListFilename": "set by the service: use output_times",
-        "PowerSpectrumFile": "set by the service: tabulated spectra cannot be uploaded; use PowerSpectrumType 0, 1 or 3",
+        "InitCondFile": "set by the service: upload initial conditions (POST /api/v1/uploads?kind=ics) and name them in inputs.InitCondFile",
+        "OutputListFilename": "set by the service: use output_times, or upload a list (kind=output_list) and name it in inputs.OutputListFilename",
+        "PowerSpectrumFile": "set by the service: upload the table (kind=power_spectrum) and name it in inputs.PowerSpectrumFile",
         "TimeLimitCPU": "set by the service from resources.wall_clock_limit",
         "MaxMemSize": "set by the service from resources.memory_mb",
     ]
@@ -78,7 +79,10 @@ public enum JobRequest {
         public init() {}
     }
 
-    public static func validate(_ body: JSONValue, limits: Limits = Limits()) throws(ValidationError) -> JobSpec {
+    /// `inputs`: the uploads the body's `inputs` object names, already looked
+    /// up for the submitter (the API resolves them; validation stays pure).
+    public static func validate(_ body: JSONValue, limits: Limits = Limits(),
+                                inputs resolved: [String: InputFile] = [:]) throws(ValidationError) -> JobSpec {
         guard case .object(let members) = body else {
             throw ValidationError(field: "(body)", message: "must be a JSON object, got \(body.typeName)")
         }
@@ -99,34 +103,21 @@ public enum JobRequest {
             }
             backend = kind
         }
-        let resources = try resourcesField(body["resources"], limits: limits)
         let placement = try placementField(body["scheduler"])
+        let inputs = try inputsField(body["inputs"], resolved: resolved)
+        if let file = body["parameter_file"], file != .null {
+            return try fromParameterFile(file, body: body, name: name, description: description, backend: backend,
+                                         placement: placement, inputs: inputs, limits: limits)
+        }
+        if body["parameter_file_name"] != nil {
+            throw ValidationError(field: "parameter_file_name", message: "names a parameter_file, which is not given")
+        }
+        let resources = try resourcesField(body["resources"], limits: limits)
 
         // Parameters: the standard box, then convenience fields, then explicit GADGET-4 names.
-        var given: [String: ParameterValue] = [:]
-        var requested = JSONWriter(capacity: 256)
-        requested.beginObject()
-        if let p = body["parameters"], p != .null {
-            guard case .object(let params) = p else {
-                throw ValidationError(field: "parameters", message: "must be an object of GADGET-4 parameter names, got \(p.typeName)")
-            }
-            for (key, value) in params {
-                let field = "parameters.\(printable(key))"
-                guard let spec = ParameterTable.spec(named: key) else {
-                    throw ValidationError(field: field, message: "unknown GADGET-4 parameter" + suggestion(key))
-                }
-                if let why = serviceControlled[key] { throw ValidationError(field: field, message: why) }
-                let typed = try parameterValue(value, spec: spec, field: field)
-                given[key] = typed
-                requested.key(escaping: key)
-                switch typed {
-                case .integer(let i): requested.int(i)
-                case .real(let d): requested.double(d)
-                case .string(let s): requested.string(s)
-                }
-            }
-        }
-        requested.endObject()
+        let parsed = try parametersField(body["parameters"])
+        var given = parsed.0
+        let requestedJSON = parsed.1
         func convenience(_ field: String, parameter: String, _ value: ParameterValue) throws(ValidationError) {
             if let explicit = given[parameter], explicit != value, !sameNumber(explicit, value) {
                 throw ValidationError(field: field, message: "contradicts parameters.\(parameter) (\(explicit))")
@@ -169,14 +160,31 @@ public enum JobRequest {
             guard a > 0, a <= 1 else { throw ValidationError(field: "time_max", message: "must be a scale factor in (0, 1]; got \(a)") }
             try convenience("time_max", parameter: "TimeMax", .real(a))
         }
-        if case .integer(2)? = given["PowerSpectrumType"] {
-            throw ValidationError(field: "parameters.PowerSpectrumType", message: "2 (a tabulated spectrum) needs a file the service cannot take; use 0, 1 or 3")
+        var rewrites: [ParameterRewrite] = []
+        var particleCount: Int?
+        let ics = inputs["InitCondFile"]
+        if let ics {
+            // The header of uploaded initial conditions fixes the particles, the box and the start.
+            let count = ics.particles ?? 0
+            if case .integer(let n)? = given["NSample"], n * n * n != count {
+                throw ValidationError(field: "num_particles", message: "contradicts the uploaded initial conditions (\(count) particles)")
+            }
+            given.removeValue(forKey: "NSample")
+            if let box = ics.boxSize { try convenience("box_size", parameter: "BoxSize", .real(box)) }
+            if let a = ics.time { try convenience("time_begin", parameter: "TimeBegin", .real(a)) }
+            particleCount = count
+        }
+        if case .integer(2)? = given["PowerSpectrumType"], inputs["PowerSpectrumFile"] == nil, ics == nil {
+            throw ValidationError(field: "parameters.PowerSpectrumType", message: "2 (a tabulated spectrum) needs the table: upload it (kind=power_spectrum) and name it in inputs.PowerSpectrumFile")
         }
 
         var values = standardBox
         for (k, v) in given { values[k] = v }
-        let nSample: Int = { if case .integer(let n)? = values["NSample"] { return n }; return 128 }()
-        if given["GridSize"] == nil { values["GridSize"] = .integer(nSample) }
+        var nSample: Int = { if case .integer(let n)? = values["NSample"] { return n }; return 128 }()
+        if let ics {
+            values.removeValue(forKey: "NSample")
+            nSample = max(1, Int(cbrt(Double(ics.particles ?? 1)).rounded()))
+        } else if given["GridSize"] == nil { values["GridSize"] = .integer(nSample) }
         // PMGRID explicitly: twice the particle grid, as in the reference run.
         if given["PMGRID"] == nil { values["PMGRID"] = .integer(min(16384, max(32, 2 * nSample))) }
         let box = number(values["BoxSize"]) ?? 50
@@ -185,14 +193,19 @@ public enum JobRequest {
         if given["SofteningMaxPhysClass0"] == nil { values["SofteningMaxPhysClass0"] = .real(number(values["SofteningComovingClass0"]) ?? softening) }
         values["TimeLimitCPU"] = .real(Double(resources.wallClockLimit))
         values["MaxMemSize"] = .integer(resources.memoryMB)
+        rewrites += applyInputs(inputs, to: &values, given: [:])
 
         // The same checks g4sim makes (ranges and consistency; the standard box is
         // complete, so nothing can be missing), applied to what differs from it.
         let parameters: ParameterSet
         do {
-            var changes: [String: ParameterValue] = [:]
-            for (k, v) in values where standardBox[k] != v { changes[k] = v }
-            parameters = try standardSet.replacing(changes)
+            if ics != nil {
+                parameters = try ParameterSet(file: "job", given: [:]).replacing(values)
+            } else {
+                var changes: [String: ParameterValue] = [:]
+                for (k, v) in values where standardBox[k] != v { changes[k] = v }
+                parameters = try standardSet.replacing(changes)
+            }
         } catch let error as ParameterFileError {
             let d = error.diagnostics[0]
             throw ValidationError(field: field(forParameter: d.name, given: given), message: d.message)
@@ -205,18 +218,48 @@ public enum JobRequest {
             throw ValidationError(field: "parameters.PMGRID", message: "RCUT·ASMTH/PMGRID must be below 1/2 (the cut-off would exceed half the box); raise PMGRID to at least \(Int((2 * parameters.real("RCUT") * parameters.real("ASMTH")).rounded(.down)) + 1)")
         }
 
-        let outputTimes = try outputTimesField(body["output_times"], parameters: parameters, limits: limits)
+        let outputTimes = try outputTimesField(body["output_times"], list: inputs["OutputListFilename"], parameters: parameters, limits: limits)
         return JobSpec(name: name, description: description, simulatorType: "gadget4", parameters: parameters,
                        outputTimes: outputTimes, resources: resources, placement: placement, backend: backend,
-                       requestParametersJSON: requested.text)
+                       requestParametersJSON: requestedJSON, rewrites: rewrites, particleCount: particleCount)
     }
 
     // MARK: Fields
 
+    /// The `parameters` object: GADGET-4 names with typed values, and the
+    /// object again as canonical JSON (shown in listings).
+    static func parametersField(_ p: JSONValue?) throws(ValidationError) -> ([String: ParameterValue], String) {
+        var given: [String: ParameterValue] = [:]
+        var requested = JSONWriter(capacity: 256)
+        requested.beginObject()
+        if let p, p != .null {
+            guard case .object(let params) = p else {
+                throw ValidationError(field: "parameters", message: "must be an object of GADGET-4 parameter names, got \(p.typeName)")
+            }
+            for (key, value) in params {
+                let field = "parameters.\(printable(key))"
+                guard let spec = ParameterTable.spec(named: key) else {
+                    throw ValidationError(field: field, message: "unknown GADGET-4 parameter" + suggestion(key))
+                }
+                if let why = serviceControlled[key] { throw ValidationError(field: field, message: why) }
+                let typed = try parameterValue(value, spec: spec, field: field)
+                given[key] = typed
+                requested.key(escaping: key)
+                switch typed {
+                case .integer(let i): requested.int(i)
+                case .real(let d): requested.double(d)
+                case .string(let s): requested.string(s)
+                }
+            }
+        }
+        requested.endObject()
+        return (given, requested.text)
+    }
+
     /// Letters, digits, space and `_ - . , : + @ =`; no leading dot, dash or
     /// space. Names end up in file names, logs and scheduler job names, so
     /// newlines, path separators and shell metacharacters are refused.
-    static func requiredName(_ value: JSONValue?, limits: Limits) throws(ValidationError) -> String {
+    public static func requiredName(_ value: JSONValue?, limits: Limits) throws(ValidationError) -> String {
         guard let value, value != .null else { throw ValidationError(field: "name", message: "is required") }
         guard case .string(let s) = value else { throw ValidationError(field: "name", message: "must be a string, got \(value.typeName)") }
         guard !s.isEmpty, s.count <= limits.maxNameLength else {
@@ -292,8 +335,21 @@ public enum JobRequest {
         return p
     }
 
-    static func outputTimesField(_ value: JSONValue?, parameters: ParameterSet, limits: Limits) throws(ValidationError) -> [Double] {
+    static func outputTimesField(_ value: JSONValue?, list: InputFile? = nil, parameters: ParameterSet,
+                                 limits: Limits) throws(ValidationError) -> [Double] {
         let begin = parameters.real("TimeBegin"), end = parameters.real("TimeMax")
+        if let list {
+            if let value, value != .null {
+                throw ValidationError(field: "output_times", message: "give either output_times or inputs.OutputListFilename, not both")
+            }
+            // As g4sim reads its list: times outside the run are left out.
+            let times = try OutputListText.times(list.text ?? "", file: "upload \(list.id)")
+                .filter { $0 >= begin * (1 - 1e-12) && $0 <= end * (1 + 1e-12) }.sorted()
+            guard !times.isEmpty, times.count <= limits.maxOutputTimes else {
+                throw ValidationError(field: "inputs.OutputListFilename", message: "must list 1 to \(limits.maxOutputTimes) scale factors between TimeBegin (\(begin)) and TimeMax (\(end))")
+            }
+            return times
+        }
         guard let value, value != .null else {
             // The example's list within the run, and always the final time.
             var times = standardOutputTimes.filter { $0 > begin && $0 < end * (1 - 1e-9) }
@@ -335,7 +391,7 @@ public enum JobRequest {
         }
     }
 
-    static func isSafeWord(_ s: String) -> Bool {
+    public static func isSafeWord(_ s: String) -> Bool {
         !s.isEmpty && s.count <= 64 && s.first != "." && s.first != "-"
             && s.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "_-.".unicodeScalars.contains($0)) }
     }
@@ -401,7 +457,7 @@ public enum JobRequest {
     }
 
     /// A field name safe to echo back (control characters escaped, length capped).
-    static func printable(_ key: String) -> String {
+    public static func printable(_ key: String) -> String {
         var out = ""
         for u in key.unicodeScalars.prefix(64) {
             if u.value < 0x20 || u.value == 0x7F { out += "\\u{\(String(u.value, radix: 16))}" } else { out.unicodeScalars.append(u) }

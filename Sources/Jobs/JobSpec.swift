@@ -53,10 +53,33 @@ public struct JobSpec: Sendable {
     /// The `parameters` object as the request gave it (canonical JSON), shown
     /// in listings; the full effective set is shown for a single job.
     public var requestParametersJSON: String = "{}"
+    /// Service-controlled parameters of a submitted parameter file (or of an
+    /// uploaded input) and what the service put there instead.
+    public var rewrites: [ParameterRewrite] = []
+    /// Particles of uploaded initial conditions (nil: generated, NSample³).
+    public var particleCount: Int?
 
     public var numParticles: Int {
+        if let particleCount { return particleCount }
         let n = parameters.integer("NSample")
         return n * n * n
+    }
+
+    /// The rewrites as a JSON array (stored with the job, shown by the API).
+    public var rewritesJSON: String {
+        var w = JSONWriter(capacity: 256)
+        w.beginArray()
+        for r in rewrites {
+            w.beginObject()
+            w.field("parameter", r.parameter)
+            w.field("given", r.given)
+            w.field("used", r.used)
+            w.field("reason", r.reason)
+            w.field("upload_id", r.uploadID)
+            w.endObject()
+        }
+        w.endArray()
+        return w.text
     }
     public var boxSize: Double { parameters.real("BoxSize") }
 
@@ -80,14 +103,35 @@ public struct JobSpec: Sendable {
     public var outputListText: String { outputTimes.map { String($0) }.joined(separator: "\n") + "\n" }
 }
 
+/// One service-controlled parameter replaced by the service: what the
+/// submission gave (nil: not given), what the solver reads, and why.
+public struct ParameterRewrite: Sendable, Equatable {
+    public var parameter: String
+    public var given: String?
+    public var used: String
+    public var reason: String
+    /// The upload the new value points at, if any.
+    public var uploadID: String?
+    public init(parameter: String, given: String?, used: String, reason: String, uploadID: String? = nil) {
+        self.parameter = parameter
+        self.given = given
+        self.used = used
+        self.reason = reason
+        self.uploadID = uploadID
+    }
+}
+
 /// A refused input, naming the field (dotted path, e.g. `parameters.BoxSize`
 /// or `resources.ranks`) so a client can point at it.
 public struct ValidationError: Error, Sendable, Equatable, CustomStringConvertible {
     public let field: String
     public let message: String
-    public init(field: String, message: String) {
+    /// Every problem when there are several (a parameter file's `file:line` diagnostics).
+    public var details: [String] = []
+    public init(field: String, message: String, details: [String] = []) {
         self.field = field
         self.message = message
+        self.details = details
     }
     public var description: String { "\(field): \(message)" }
 }

@@ -48,6 +48,9 @@ public struct ServiceConfiguration: Sendable {
         "KUBERNETES_INSTANCE": "label value that tells this service's Jobs from another's in the namespace (default g4)",
         "KUBERNETES_POLL_SECONDS": "between two rounds of Job and pod lists (default 10)",
         "KUBERNETES_REQUEST_TIMEOUT": "seconds before a Kubernetes API request is abandoned (default 30)",
+        "UPLOADS_DIR": "folder of uploaded initial conditions and tables (default ./uploads)",
+        "UPLOAD_MAX_BYTES": "largest upload of initial conditions, in bytes; larger ones get 413 (default 4294967296)",
+        "SWEEP_MAX_POINTS": "most jobs one parameter sweep may create (default 100)",
         "TEMPLATES_DIR": "folder of the scheduler templates (default: the templates/ folder above the executable, else /usr/share/g4/templates)",
     ]
 
@@ -85,6 +88,16 @@ public struct ServiceConfiguration: Sendable {
 
     public var resultsDirectory: URL {
         URL(fileURLWithPath: values["RESULTS_DIR"] ?? "results", isDirectory: true).standardizedFileURL
+    }
+
+    public var uploadsDirectory: URL {
+        URL(fileURLWithPath: values["UPLOADS_DIR"] ?? "uploads", isDirectory: true).standardizedFileURL
+    }
+
+    public func maxUploadBytes() throws -> Int64 {
+        guard let text = values["UPLOAD_MAX_BYTES"] else { return 4 << 30 }
+        guard let n = Int64(text), n >= 1 else { throw ConfigurationError("UPLOAD_MAX_BYTES must be a positive number of bytes, got \(text)") }
+        return n
     }
 
     /// G4SIM, else the g4sim beside this executable.

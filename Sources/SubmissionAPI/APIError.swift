@@ -8,6 +8,8 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     public let status: HTTPResponse.Status
     public let field: String?
     public let message: String
+    /// Every problem, when there are several (a parameter file's `file:line` diagnostics).
+    public var details: [String] = []
     public var headers: HTTPFields = [:]
 
     public init(_ status: HTTPResponse.Status, field: String? = nil, _ message: String) {
@@ -18,6 +20,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
 
     public init(_ validation: ValidationError) {
         self.init(.unprocessableContent, field: validation.field, validation.message)
+        details = validation.details
     }
 
     public var description: String { "\(status.code) \(field.map { $0 + ": " } ?? "")\(message)" }
@@ -30,6 +33,9 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
         w.field("field", field)
         w.field("message", message)
         w.field("status", Int(status.code))
+        if !details.isEmpty {
+            w.key("details"); w.beginArray(); for d in details { w.string(d) }; w.endArray()
+        }
         w.endObject()
         w.endObject()
         var h = headers
@@ -50,7 +56,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as APIError {
             throw error
         } catch is NIOTooManyBytesError {
-            throw APIError(.contentTooLarge, field: "(body)", "the body exceeds the limit of 1 MiB")
+            throw APIError(.contentTooLarge, field: "(body)", "the body exceeds the limit of 1 MiB (upload large files with POST /api/v1/uploads)")
         } catch let error as HTTPError {
             let field: String? = error.status == .notFound ? "(path)" : nil
             throw APIError(error.status, field: field, error.body ?? error.status.reasonPhrase)

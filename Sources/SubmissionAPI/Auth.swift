@@ -61,16 +61,18 @@ final class TokenCache: @unchecked Sendable {
     }
 }
 
-/// Bearer tokens on every endpoint but /health and /metrics.
+/// Bearer tokens on every endpoint but /health, /metrics and /openapi.yaml
+/// (a portal discovers the API before it holds credentials).
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
     let store: any JobRepository
     let cache: TokenCache
 
-    static let open: Set<String> = ["/health", "/metrics"]
+    static let open: Set<String> = ["/health", "/metrics", "/openapi.yaml"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if Self.open.contains(request.uri.path) { return try await next(request, context) }
+        let path = request.uri.path
+        if Self.open.contains(path) || Dashboard.isPage(path) { return try await next(request, context) }
         guard let header = request.headers[.authorization] else {
             throw unauthorized("missing Authorization: Bearer <token>")
         }

@@ -10,11 +10,14 @@ extension SubmissionService {
 
     func createJob(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let principal = context.principal!
-        // JSON, or no type, or curl's default form type (the body must be JSON all the same).
-        if let type = request.headers[.contentType]?.lowercased(),
+        // JSON, or no type, or curl's default form type (the body must be JSON all the same);
+        // text/plain is a GADGET-4 parameter file as it is.
+        let type = request.headers[.contentType]?.lowercased()
+        let isParameterFile = type?.hasPrefix("text/plain") == true
+        if let type, !isParameterFile,
            !(type.hasPrefix("application/json") || type.hasPrefix("text/json") || type.hasPrefix("application/x-www-form-urlencoded")
              || (type.hasPrefix("application/") && type.contains("+json"))) {
-            throw APIError(.unsupportedMediaType, field: "Content-Type", "must be application/json")
+            throw APIError(.unsupportedMediaType, field: "Content-Type", "must be application/json, or text/plain for a GADGET-4 parameter file")
         }
         var key: String?
         if let k = request.headers[HTTPField.Name("Idempotency-Key")!] {
@@ -26,14 +29,19 @@ extension SubmissionService {
         let buffer = try await request.body.collect(upTo: Self.maxBodySize)
         let bytes = Array(buffer.readableBytesView)
         let body: JSONValue
-        do {
-            body = try JSONParser.parse(bytes)
-        } catch {
-            throw APIError(.badRequest, field: "(body)", error.description)
+        if isParameterFile {
+            body = try Self.parameterFileBody(bytes, query: request.uri.queryParameters)
+        } else {
+            do {
+                body = try JSONParser.parse(bytes)
+            } catch {
+                throw APIError(.badRequest, field: "(body)", error.description)
+            }
         }
+        let inputs = try await resolveInputs(body, owner: principal.user)
         let spec: JobSpec
         do {
-            spec = try JobRequest.validate(body, limits: settings.limits)
+            spec = try JobRequest.validate(body, limits: settings.limits, inputs: inputs)
         } catch {
             throw APIError(error)
         }
@@ -56,6 +64,30 @@ extension SubmissionService {
                 .location: "/api/v1/jobs/\(stored.id)", HTTPField.Name("Idempotent-Replayed")!: "true",
             ])
         }
+    }
+
+    /// A text/plain submission as the JSON body it stands for: the file is
+    /// `parameter_file`, the query gives the other fields (`name`,
+    /// `description`, `filename`, `backend`, `ranks`, `nodes`,
+    /// `wall_clock_limit`, `memory_mb`, `partition`, `account`, `qos`, and uploads by parameter name:
+    /// `InitCondFile`, `OutputListFilename`, `PowerSpectrumFile`).
+    static func parameterFileBody(_ bytes: [UInt8], query: Parameters) throws -> JSONValue {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw APIError(.badRequest, field: "(body)", "a parameter file must be UTF-8 text")
+        }
+        func value(_ s: String) -> JSONValue { Double(s) != nil ? .number(s) : .string(s) }
+        let fileName = query.get("filename") ?? "param.txt"
+        var members: [(String, JSONValue)] = [("name", .string(query.get("name") ?? fileName)), ("parameter_file", .string(text)),
+                                              ("parameter_file_name", .string(fileName))]
+        if let d = query.get("description") { members.append(("description", .string(d))) }
+        if let b = query.get("backend") { members.append(("backend", .string(b))) }
+        let resources = ["ranks", "nodes", "wall_clock_limit", "memory_mb"].compactMap { k in query.get(k).map { (k, value($0)) } }
+        if !resources.isEmpty { members.append(("resources", .object(resources))) }
+        let placement = ["partition", "account", "qos"].compactMap { k in query.get(k).map { (k, JSONValue.string($0)) } }
+        if !placement.isEmpty { members.append(("scheduler", .object(placement))) }
+        let inputs = InputKind.allCases.compactMap { k in query.get(k.parameter).map { (k.parameter, JSONValue.string($0)) } }
+        if !inputs.isEmpty { members.append(("inputs", .object(inputs))) }
+        return .object(members)
     }
 
     func jobResponse(_ job: Job, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) async throws -> Response {
@@ -142,7 +174,8 @@ extension SubmissionService {
         try await jobResponse(try await visibleJob(context))
     }
 
-    /// The batch script of the job's latest attempt, as submitted (Slurm).
+    /// The batch script of the job's latest attempt, as submitted (Slurm;
+    /// the local backend's is the command it runs).
     func script(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let job = try await visibleJob(context)
         guard let text = try await store.attempts(jobID: job.id).last(where: { $0.script != nil })?.script else {

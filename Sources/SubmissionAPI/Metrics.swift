@@ -29,6 +29,8 @@ public final class APIMetrics: @unchecked Sendable {
     private var histograms: [String: DurationHistogram] = [:]
     private let jobGauges: [JobState: Gauge]
     private let queueDepth: Gauge
+    /// Bytes of result files sent (whole files and ranges), to show what a resumed download re-fetched.
+    let resultBytes: Counter
     private var extraGauges: [String: Gauge] = [:]
     /// Called at each scrape.
     public var extraSamples: @Sendable () -> [MetricSample] = { [] }
@@ -46,6 +48,7 @@ public final class APIMetrics: @unchecked Sendable {
         }
         jobGauges = gauges
         queueDepth = registry.makeGauge(name: "g4_queue_depth", help: "Jobs waiting for a backend (queued or requeued)")
+        resultBytes = registry.makeCounter(name: "g4_result_bytes_sent_total", help: "Bytes of result files sent (whole or ranges)")
     }
 
     func record(method: String, route: String, status: Int, nanoseconds: Int64) {

@@ -10,8 +10,10 @@ public enum OpenAPIDocument {
           summary: Submit GADGET-4-class cosmological N-body simulations and fetch their results.
           description: >-
             Jobs are validated against GADGET-4's parameter table, stored durably and run by a backend
-            (the local machine by default). Every endpoint but /health and /metrics needs a bearer token
-            (`g4api token create --user NAME`). Users see only their own jobs; another user's job answers 404.
+            (the local machine by default). Every endpoint but /health, /metrics and /openapi.yaml needs a
+            bearer token (`g4api token create --user NAME`). Users see only their own jobs, uploads and sweeps;
+            another user's answers 404. Refusals name the offending field: 400 for a malformed request, 422
+            for a well-formed one with a value that is not allowed.
         servers:
           - url: /
         security:
@@ -47,14 +49,14 @@ public enum OpenAPIDocument {
           /openapi.yaml:
             get:
               operationId: openapi
-              summary: This document
+              summary: This document (served without a token)
+              security: []
               responses:
                 '200':
                   description: OpenAPI 3.1 in YAML.
                   content:
                     application/yaml:
                       schema: {type: string}
-                '401': {$ref: '#/components/responses/Unauthorized'}
           /api/v1/jobs:
             post:
               operationId: createJob
@@ -64,18 +66,40 @@ public enum OpenAPIDocument {
                 backend. With backend slurm, the job's scheduler placement is checked against the Slurm user's
                 associations first (422 listing the allowed values).
                 Fields left out take the values of GADGET-4's DM-L50-N128 example with the softening scaled to the
-                mean particle spacing. Bodies over 1 MiB are refused with 413.
+                mean particle spacing. A GADGET-4 parameter file is accepted as it is, as the JSON field
+                parameter_file or as a text/plain body (the other fields then come from the query): it is read
+                with the table and messages of `g4sim params check` (a bad file is a 422 whose details list every
+                problem as file:line: name: message), and the service-controlled names (OutputDir, InitCondFile,
+                OutputListFilename, PowerSpectrumFile, TimeLimitCPU, MaxMemSize) are rewritten, each rewrite listed
+                in the job's rewrites. Files the parameter file reads are uploads (POST /api/v1/uploads) named in
+                inputs. Bodies over 1 MiB are refused with 413.
               parameters:
                 - name: Idempotency-Key
                   in: header
                   required: false
-                  description: A retry with the same key and body returns the job created first (header Idempotent-Replayed true).
-                  schema: {type: string, minLength: 1, maxLength: 255}
+                  description: A retry with the same key and body returns the job created first (header Idempotent-Replayed true); the same key with another body is a 409.
+                  schema: {type: string, minLength: 1, maxLength: 255, pattern: '^[!-~]{1,255}$'}
+                - {name: name, in: query, required: false, description: 'text/plain bodies only: the job name (default the file name).', schema: {type: string, minLength: 1, maxLength: 128}}
+                - {name: filename, in: query, required: false, description: 'text/plain bodies only: the name diagnostics give the file.', schema: {type: string, default: param.txt, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$'}}
+                - {name: description, in: query, required: false, description: 'text/plain bodies only.', schema: {type: string, maxLength: 4096}}
+                - {name: backend, in: query, required: false, description: 'text/plain bodies only.', schema: {type: string, enum: [local, slurm, kubernetes, auto]}}
+                - {name: ranks, in: query, required: false, description: 'text/plain bodies only: resources.ranks.', schema: {type: integer, minimum: 1, maximum: 4096}}
+                - {name: nodes, in: query, required: false, description: 'text/plain bodies only: resources.nodes.', schema: {type: integer, minimum: 1, maximum: 1024}}
+                - {name: wall_clock_limit, in: query, required: false, description: 'text/plain bodies only: resources.wall_clock_limit (default the file''s TimeLimitCPU).', schema: {type: integer, minimum: 10, maximum: 2592000}}
+                - {name: memory_mb, in: query, required: false, description: 'text/plain bodies only: resources.memory_mb (default the file''s MaxMemSize).', schema: {type: integer, minimum: 16, maximum: 1048576}}
+                - {name: partition, in: query, required: false, description: 'text/plain bodies only: scheduler.partition.', schema: {type: string, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$'}}
+                - {name: account, in: query, required: false, description: 'text/plain bodies only: scheduler.account.', schema: {type: string, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$'}}
+                - {name: qos, in: query, required: false, description: 'text/plain bodies only: scheduler.qos.', schema: {type: string, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$'}}
+                - {name: InitCondFile, in: query, required: false, description: 'text/plain bodies only: inputs.InitCondFile (an upload id).', schema: {type: string, format: uuid}}
+                - {name: OutputListFilename, in: query, required: false, description: 'text/plain bodies only: inputs.OutputListFilename (an upload id).', schema: {type: string, format: uuid}}
+                - {name: PowerSpectrumFile, in: query, required: false, description: 'text/plain bodies only: inputs.PowerSpectrumFile (an upload id).', schema: {type: string, format: uuid}}
               requestBody:
                 required: true
                 content:
                   application/json:
                     schema: {$ref: '#/components/schemas/JobRequest'}
+                  text/plain:
+                    schema: {type: string, description: 'A GADGET-4 parameter file (Name value lines, % comments), at most 1 MiB.'}
               responses:
                 '201':
                   description: Stored and queued (or replayed for a repeated Idempotency-Key).
@@ -93,7 +117,7 @@ public enum OpenAPIDocument {
                 '401': {$ref: '#/components/responses/Unauthorized'}
                 '409': {$ref: '#/components/responses/Conflict'}
                 '413': {$ref: '#/components/responses/TooLarge'}
-                '415': {$ref: '#/components/responses/BadRequest'}
+                '415': {$ref: '#/components/responses/UnsupportedType'}
                 '422': {$ref: '#/components/responses/Unprocessable'}
             get:
               operationId: listJobs
@@ -137,6 +161,9 @@ public enum OpenAPIDocument {
               description: >-
                 Idempotent. A queued job is cancelled at once; a running one is stopped by its backend (local: SIGUSR1,
                 then SIGKILL after a grace period; Slurm: scancel) and becomes cancelled when its run has ended.
+                DELETE deletes nothing: the job record stays (phase cancelled, listed and readable), and so do its
+                outputs, logs and restart files written so far; results stay downloadable. A job that already ended
+                otherwise answers 409.
               responses:
                 '202':
                   description: Cancelled or being cancelled.
@@ -152,6 +179,9 @@ public enum OpenAPIDocument {
             get:
               operationId: getJobScript
               summary: The batch script of the job's latest attempt, as submitted (Slurm)
+              description: >-
+                The script as submitted to the scheduler (404 before the first submission). The local backend
+                has no scheduler: its script is the command it runs in the job's directory.
               responses:
                 '200':
                   description: The script.
@@ -203,8 +233,8 @@ public enum OpenAPIDocument {
                 - name: Range
                   in: header
                   required: false
-                  description: One range, bytes=a-b, bytes=a- or bytes=-n.
-                  schema: {type: string}
+                  description: One range, bytes=a-b, bytes=a- or bytes=-n (several ranges are refused with 416).
+                  schema: {type: string, pattern: '^bytes=([0-9]+-[0-9]*|-[0-9]+)$'}
               responses:
                 '200':
                   description: The whole file.
@@ -223,7 +253,15 @@ public enum OpenAPIDocument {
                 '400': {$ref: '#/components/responses/BadRequest'}
                 '401': {$ref: '#/components/responses/Unauthorized'}
                 '404': {$ref: '#/components/responses/NotFound'}
-                '416': {$ref: '#/components/responses/BadRequest'}
+                '416':
+                  description: The range lies outside the file or is not one range (Content-Range says the size).
+                  headers:
+                    Content-Range:
+                      description: bytes */SIZE
+                      schema: {type: string}
+                  content:
+                    application/json:
+                      schema: {$ref: '#/components/schemas/Error'}
           /api/v1/simulations/{id}/logs:
             parameters:
               - $ref: '#/components/parameters/JobID'
@@ -243,6 +281,209 @@ public enum OpenAPIDocument {
                     text/event-stream:
                       schema: {type: string}
                 '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '404': {$ref: '#/components/responses/NotFound'}
+          /api/v1/jobs/{id}/parameter-file:
+            parameters:
+              - $ref: '#/components/parameters/JobID'
+            get:
+              operationId: getJobParameterFile
+              summary: The parameter file the solver reads (service-controlled names rewritten, see rewrites)
+              responses:
+                '200':
+                  description: The parameter file.
+                  content:
+                    text/plain:
+                      schema: {type: string}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '404': {$ref: '#/components/responses/NotFound'}
+          /api/v1/events:
+            get:
+              operationId: getEvents
+              summary: Your jobs' state and progress as Server-Sent Events
+              description: >-
+                One `event: job` (data: a JobEvent as JSON) per job when the stream opens and whenever its phase or
+                progress changes (checked every second); comments keep the connection alive. With sweep or job, only
+                those jobs, and an `event: end` once they all ended. The stream needs the bearer header like every
+                other call (browsers read it with fetch, since EventSource cannot send headers).
+              parameters:
+                - {name: sweep, in: query, required: false, schema: {type: string, format: uuid}}
+                - {name: job, in: query, required: false, schema: {type: string, format: uuid}}
+              responses:
+                '200':
+                  description: The event stream.
+                  content:
+                    text/event-stream:
+                      schema: {type: string}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '404': {$ref: '#/components/responses/NotFound'}
+          /api/v1/simulations/{id}/plots/power-spectrum.svg:
+            parameters:
+              - $ref: '#/components/parameters/JobID'
+            get:
+              operationId: getPowerSpectrumPlot
+              summary: P(k) of every output with linear theory × D(a)², log-log, as SVG
+              responses:
+                '200':
+                  description: An SVG document (says "no data yet" before the first output).
+                  content:
+                    image/svg+xml:
+                      schema: {type: string}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '404': {$ref: '#/components/responses/NotFound'}
+          /api/v1/simulations/{id}/plots/mass-function.svg:
+            parameters:
+              - $ref: '#/components/parameters/JobID'
+            get:
+              operationId: getMassFunctionPlot
+              summary: The FoF mass function of every catalogue with Poisson error bars, as SVG
+              responses:
+                '200':
+                  description: An SVG document.
+                  content:
+                    image/svg+xml:
+                      schema: {type: string}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '404': {$ref: '#/components/responses/NotFound'}
+          /api/v1/simulations/{id}/plots/density.png:
+            parameters:
+              - $ref: '#/components/parameters/JobID'
+            get:
+              operationId: getDensityImage
+              summary: Projected density of the latest snapshot (512×512 PNG, rendered once per snapshot)
+              responses:
+                '200':
+                  description: The image; header X-Snapshot names the snapshot.
+                  headers:
+                    X-Snapshot:
+                      description: The snapshot file shown.
+                      schema: {type: string}
+                  content:
+                    image/png:
+                      schema: {type: string, format: binary}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '404': {$ref: '#/components/responses/NotFound'}
+          /api/v1/uploads:
+            post:
+              operationId: createUpload
+              summary: Upload initial conditions or a table a parameter file reads
+              description: >-
+                The body is the file's bytes, streamed to disk and hashed (SHA-256) as it arrives. Initial conditions
+                (kind ics, HDF5 or GADGET format 1, one file) are then read by g4sim's own readers and refused with
+                422 naming the problem when g4sim could not run from them (truncated, not HDF5, no particles,
+                non-finite values); tables are read as the solver reads them. Past the server's size limit
+                (UPLOAD_MAX_BYTES for ics, 1 MiB for tables) the upload is refused with 413, at once when
+                Content-Length says so. A job names an upload in its inputs; uploads belong to their uploader.
+              parameters:
+                - {name: kind, in: query, required: true, schema: {type: string, enum: [ics, output_list, power_spectrum]}}
+                - {name: format, in: query, required: false, description: 'kind=ics only; default: hdf5 when the file starts with the HDF5 signature, else gadget1.', schema: {type: string, enum: [hdf5, gadget1]}}
+                - {name: name, in: query, required: false, description: 'The file name to show.', schema: {type: string, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$'}}
+              requestBody:
+                required: true
+                content:
+                  application/octet-stream:
+                    schema: {type: string, format: binary}
+              responses:
+                '201':
+                  description: Stored and checked.
+                  headers:
+                    Location:
+                      description: The upload's URL.
+                      schema: {type: string}
+                  content:
+                    application/json:
+                      schema: {$ref: '#/components/schemas/Upload'}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '422': {$ref: '#/components/responses/Unprocessable'}
+            get:
+              operationId: listUploads
+              summary: Your uploads, newest first
+              responses:
+                '200':
+                  description: Uploads.
+                  content:
+                    application/json:
+                      schema: {$ref: '#/components/schemas/UploadList'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+          /api/v1/uploads/{id}:
+            parameters:
+              - {name: id, in: path, required: true, schema: {type: string, format: uuid}}
+            get:
+              operationId: getUpload
+              summary: One upload
+              responses:
+                '200':
+                  description: The upload.
+                  content:
+                    application/json:
+                      schema: {$ref: '#/components/schemas/Upload'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '404': {$ref: '#/components/responses/NotFound'}
+          /api/v1/sweeps:
+            post:
+              operationId: createSweep
+              summary: Submit a parameter sweep
+              description: >-
+                One job per point of the product of the varied parameters' values, each the base request with those
+                parameters set. Every point is validated before any is stored (a refusal names vary.NAME or base.FIELD
+                and the point); all are stored in one transaction. At most SWEEP_MAX_POINTS points (422 past it).
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema: {$ref: '#/components/schemas/SweepRequest'}
+              responses:
+                '201':
+                  description: Stored and queued.
+                  headers:
+                    Location:
+                      description: The sweep's URL.
+                      schema: {type: string}
+                  content:
+                    application/json:
+                      schema: {$ref: '#/components/schemas/Sweep'}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '422': {$ref: '#/components/responses/Unprocessable'}
+            get:
+              operationId: listSweeps
+              summary: Your sweeps, newest first (the 100 newest; counts per phase, without the jobs)
+              responses:
+                '200':
+                  description: Sweeps.
+                  content:
+                    application/json:
+                      schema: {$ref: '#/components/schemas/SweepList'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+          /api/v1/sweeps/{id}:
+            parameters:
+              - {name: id, in: path, required: true, schema: {type: string, format: uuid}}
+            get:
+              operationId: getSweep
+              summary: One sweep with its jobs
+              responses:
+                '200':
+                  description: The sweep.
+                  content:
+                    application/json:
+                      schema: {$ref: '#/components/schemas/Sweep'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '404': {$ref: '#/components/responses/NotFound'}
+            delete:
+              operationId: cancelSweep
+              summary: Cancel every job of the sweep that has not ended
+              description: >-
+                Idempotent; as DELETE of each job that has not ended. Nothing is deleted: jobs that ended keep their
+                results, and the sweep and its jobs stay listed.
+              responses:
+                '202':
+                  description: Cancelled or being cancelled.
+                  content:
+                    application/json:
+                      schema: {$ref: '#/components/schemas/Sweep'}
                 '401': {$ref: '#/components/responses/Unauthorized'}
                 '404': {$ref: '#/components/responses/NotFound'}
         components:
@@ -278,7 +519,12 @@ public enum OpenAPIDocument {
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
             TooLarge:
-              description: The body exceeds 1 MiB.
+              description: The body exceeds 1 MiB (an upload, the server's upload limit).
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/Error'}
+            UnsupportedType:
+              description: A Content-Type other than application/json or text/plain.
               content:
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
@@ -299,6 +545,7 @@ public enum OpenAPIDocument {
                     field: {type: [string, 'null'], description: 'Dotted path of the offending field, e.g. parameters.BoxSize.'}
                     message: {type: string}
                     status: {type: integer}
+                    details: {type: array, items: {type: string}, description: 'Every problem, when there are several (a parameter file''s file:line diagnostics).'}
             Health:
               type: object
               required: [status, store]
@@ -317,6 +564,15 @@ public enum OpenAPIDocument {
               type: object
               additionalProperties: false
               required: [name]
+              description: >-
+                Mutually exclusive (422 naming the second field): time_begin and redshift_start; parameter_file
+                and each of num_particles, box_size, time_begin, redshift_start, time_max (the file says them;
+                parameters may still override its values); output_times and inputs.OutputListFilename.
+                parameter_file_name needs parameter_file. A parameter in parameters that contradicts a convenience
+                field (box_size and BoxSize, say) is refused; service-controlled parameters (OutputDir,
+                InitCondFile, OutputListFilename, PowerSpectrumFile, TimeLimitCPU, MaxMemSize) are refused in
+                parameters. resources.nodes may not exceed resources.ranks, and a backend may refuse more ranks
+                or nodes than it has (422, resources.ranks).
               properties:
                 name: {type: string, minLength: 1, maxLength: 128, description: 'Letters, digits, space and _ - . , : + @ = ; not starting with a dot, dash or space.'}
                 description: {type: string, maxLength: 4096}
@@ -330,10 +586,13 @@ public enum OpenAPIDocument {
                 parameters:
                   type: object
                   description: GADGET-4 parameters by name (see g4sim params list); paths and limits are set by the service.
-                  additionalProperties: {type: [number, string, boolean]}
+                  additionalProperties: {$ref: '#/components/schemas/ParameterValue'}
                 resources: {$ref: '#/components/schemas/Resources'}
                 scheduler: {$ref: '#/components/schemas/Placement'}
                 backend: {type: string, enum: [local, slurm, kubernetes, auto], default: auto, description: 'auto (or none) is the server''s default backend; a backend the server does not have is refused (422).'}
+                parameter_file: {type: string, description: 'A GADGET-4 parameter file as it is (see POST /api/v1/jobs).'}
+                parameter_file_name: {type: string, default: param.txt, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$', description: 'The name diagnostics give parameter_file.'}
+                inputs: {$ref: '#/components/schemas/Inputs'}
             Placement:
               type: object
               additionalProperties: false
@@ -376,6 +635,114 @@ public enum OpenAPIDocument {
                 node_list: {type: [string, 'null']}
                 start: {type: [string, 'null']}
                 end: {type: [string, 'null']}
+            ParameterValue:
+              description: A GADGET-4 parameter's value (a number, or a word for names such as SnapshotFileBase; true/false for switches).
+              oneOf:
+                - {type: number}
+                - {type: string}
+                - {type: boolean}
+            Inputs:
+              type: object
+              additionalProperties: false
+              description: Uploads (ids from POST /api/v1/uploads, yours, of the matching kind) for the files a run reads.
+              properties:
+                InitCondFile: {type: string, format: uuid, description: 'kind ics; sets InitCondFile and ICFormat, and the particles, BoxSize and TimeBegin from its header.'}
+                OutputListFilename: {type: string, format: uuid, description: 'kind output_list; excludes output_times.'}
+                PowerSpectrumFile: {type: string, format: uuid, description: 'kind power_spectrum (PowerSpectrumType 2).'}
+            Rewrite:
+              type: object
+              required: [parameter, used, reason]
+              properties:
+                parameter: {type: string}
+                given: {type: [string, 'null']}
+                used: {type: string}
+                reason: {type: string}
+                upload_id: {type: [string, 'null']}
+            Upload:
+              type: object
+              required: [id, owner, kind, file_name, size, sha256, summary, created_at]
+              properties:
+                id: {type: string, format: uuid}
+                owner: {type: string}
+                kind: {type: string, enum: [ics, output_list, power_spectrum]}
+                format: {type: [string, 'null'], enum: [hdf5, gadget1, null]}
+                file_name: {type: string}
+                size: {type: integer}
+                sha256: {type: string, pattern: '^[0-9a-f]{64}$'}
+                summary: {type: object, description: 'What the check read: particles, box_size, time, redshift (ics); times (output_list); rows (power_spectrum).'}
+                created_at: {type: string, format: date-time}
+            UploadList:
+              type: object
+              required: [uploads]
+              properties:
+                uploads: {type: array, items: {$ref: '#/components/schemas/Upload'}}
+            SweepAxis:
+              description: A list of values, or evenly spaced values from..to (ends included).
+              oneOf:
+                - type: array
+                  minItems: 1
+                  maxItems: 1000
+                  items: {$ref: '#/components/schemas/ParameterValue'}
+                - type: object
+                  additionalProperties: false
+                  required: [from, to, steps]
+                  properties:
+                    from: {type: number}
+                    to: {type: number}
+                    steps: {type: integer, minimum: 2, maximum: 1000}
+                    spacing: {type: string, enum: [linear, log], default: linear, description: 'log needs from and to above 0.'}
+            SweepRequest:
+              type: object
+              additionalProperties: false
+              required: [name, vary]
+              properties:
+                name: {type: string, minLength: 1, maxLength: 128, description: 'As a job name; the jobs are named "NAME k of N".'}
+                description: {type: string, maxLength: 4096}
+                base:
+                  type: object
+                  additionalProperties: true
+                  description: >-
+                    A JobRequest without name (the same fields and rules), shared by every point: resources, backend,
+                    inputs, parameter_file, parameters (the varied ones are set per point), ...
+                vary:
+                  type: object
+                  minProperties: 1
+                  maxProperties: 8
+                  description: GADGET-4 parameter name → values (service-controlled names are refused).
+                  additionalProperties: {$ref: '#/components/schemas/SweepAxis'}
+            Sweep:
+              type: object
+              required: [id, name, owner, points, vary, created_at, counts, state, progress]
+              properties:
+                id: {type: string, format: uuid}
+                name: {type: string}
+                owner: {type: string}
+                points: {type: integer}
+                vary: {type: object, additionalProperties: {type: array, items: {$ref: '#/components/schemas/ParameterValue'}}}
+                created_at: {type: string, format: date-time}
+                counts: {type: object, description: 'Jobs per phase.', additionalProperties: {type: integer}}
+                state: {type: string, enum: [active, ended]}
+                progress: {type: number, description: 'Mean progress of the points, percent.'}
+                jobs: {type: array, items: {$ref: '#/components/schemas/Job'}, description: 'In point order (single-sweep responses).'}
+            JobEvent:
+              type: object
+              required: [id, name, status, phase, progress, created_at]
+              properties:
+                id: {type: string, format: uuid}
+                name: {type: string}
+                status: {type: string}
+                phase: {type: string}
+                progress: {type: number}
+                redshift: {type: [number, 'null']}
+                eta_seconds: {type: [number, 'null']}
+                particles_per_second: {type: [number, 'null']}
+                sweep_id: {type: [string, 'null']}
+                created_at: {type: string, format: date-time}
+            SweepList:
+              type: object
+              required: [sweeps]
+              properties:
+                sweeps: {type: array, items: {$ref: '#/components/schemas/Sweep'}}
             Job:
               type: object
               required: [id, name, status, phase, owner, created_at]
@@ -389,8 +756,8 @@ public enum OpenAPIDocument {
                 simulator_type: {type: string}
                 num_particles: {type: integer}
                 box_size: {type: number}
-                parameters: {type: object, description: 'The parameters object as submitted.', additionalProperties: {type: [number, string]}}
-                effective_parameters: {type: object, description: 'Every GADGET-4 parameter the solver reads (single-job responses only).', additionalProperties: {type: [number, string]}}
+                parameters: {type: object, description: 'The parameters object as submitted.', additionalProperties: {$ref: '#/components/schemas/ParameterValue'}}
+                effective_parameters: {type: object, description: 'Every GADGET-4 parameter the solver reads (single-job responses only).', additionalProperties: {$ref: '#/components/schemas/ParameterValue'}}
                 resources: {$ref: '#/components/schemas/Resources'}
                 scheduler: {$ref: '#/components/schemas/Placement'}
                 backend: {type: string, enum: [local, slurm, kubernetes]}
@@ -405,6 +772,8 @@ public enum OpenAPIDocument {
                 submitted_at: {type: [string, 'null'], format: date-time}
                 started_at: {type: [string, 'null'], format: date-time}
                 completed_at: {type: [string, 'null'], format: date-time}
+                sweep_id: {type: [string, 'null'], description: 'The sweep this job is a point of.'}
+                rewrites: {type: array, items: {$ref: '#/components/schemas/Rewrite'}, description: 'Service-controlled parameters the service replaced (single-job responses only).'}
                 history: {type: array, description: 'Every attempt, oldest first (single-job responses only).', items: {$ref: '#/components/schemas/Attempt'}}
             JobList:
               type: object

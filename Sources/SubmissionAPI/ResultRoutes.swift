@@ -142,10 +142,11 @@ extension SubmissionService {
               let size = (attributes[.size] as? NSNumber)?.intValue else {
             throw APIError(.notFound, field: "name", "no such result file")
         }
-        let type = path.hasSuffix(".txt") || path.hasSuffix(".json") ? "text/plain; charset=utf-8" : "application/octet-stream"
-        var headers: HTTPFields = [.contentType: type, .acceptRanges: "bytes"]
+        // Files are downloads, text ones too: one type, as the OpenAPI document states it.
+        var headers: HTTPFields = [.contentType: "application/octet-stream", .acceptRanges: "bytes"]
         let io = FileIO()
-        if let rangeHeader = request.headers[.range] {
+        // Clients generated from the OpenAPI document percent-encode header values (bytes%3D5-).
+        if let rangeHeader = request.headers[.range].map({ $0.removingPercentEncoding ?? $0 }) {
             guard let range = Self.byteRange(rangeHeader, size: size) else {
                 var e = APIError(.rangeNotSatisfiable, field: "Range", "must be one range 'bytes=a-b', 'bytes=a-' or 'bytes=-n' within the \(size) bytes")
                 e.headers[.contentRange] = "bytes */\(size)"
@@ -153,10 +154,12 @@ extension SubmissionService {
             }
             headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
             let body = try await io.loadFile(path: path, range: range, context: context)
+            metrics.resultBytes.increment(by: Int64(range.count))
             return Response(status: .partialContent, headers: headers, body: body)
         }
         if size == 0 { return Response(status: .ok, headers: headers, body: .init()) }
         let body = try await io.loadFile(path: path, context: context)
+        metrics.resultBytes.increment(by: Int64(size))
         return Response(status: .ok, headers: headers, body: body)
     }
 

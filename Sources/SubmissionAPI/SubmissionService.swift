@@ -34,6 +34,16 @@ public struct SubmissionService: Sendable {
         public var defaultPageSize = 20
         public var maxPageSize = 1000
         public var limits = JobRequest.Limits()
+        /// Where uploads are kept (nil: uploads are off).
+        public var uploadsDirectory: URL?
+        /// Largest upload of initial conditions, in bytes (413 past it).
+        public var maxUploadBytes: Int64 = 4 << 30
+        /// Most points one sweep may have.
+        public var maxSweepPoints = 100
+        /// The g4sim binary that checks uploaded initial conditions and renders plots.
+        public var g4sim: String?
+        /// Where rendered plots (density images, catalogue summaries) are cached (nil: plots off).
+        public var plotCacheDirectory: URL?
         public init() {}
     }
 
@@ -83,6 +93,19 @@ public struct SubmissionService: Sendable {
         router.get("/api/v1/simulations/:id/results") { request, context in try await self.listResults(request, context) }
         router.get("/api/v1/simulations/:id/results/**") { request, context in try await self.downloadResult(request, context) }
         router.get("/api/v1/simulations/:id/logs") { request, context in try await self.logs(request, context) }
+        router.post("/api/v1/uploads") { request, context in try await self.createUpload(request, context) }
+        router.get("/api/v1/uploads") { request, context in try await self.listUploads(request, context) }
+        router.get("/api/v1/uploads/:id") { request, context in try await self.getUpload(request, context) }
+        router.post("/api/v1/sweeps") { request, context in try await self.createSweep(request, context) }
+        router.get("/api/v1/sweeps") { request, context in try await self.listSweeps(request, context) }
+        router.get("/api/v1/sweeps/:id") { request, context in try await self.getSweep(request, context) }
+        router.delete("/api/v1/sweeps/:id") { request, context in try await self.cancelSweep(request, context) }
+        router.get("/api/v1/events") { request, context in try await self.events(request, context) }
+        router.get("/api/v1/jobs/:id/parameter-file") { request, context in try await self.jobParameterFile(request, context) }
+        router.get("/api/v1/simulations/:id/plots/power-spectrum.svg") { request, context in try await self.powerSpectrumPlot(request, context) }
+        router.get("/api/v1/simulations/:id/plots/mass-function.svg") { request, context in try await self.massFunctionPlot(request, context) }
+        router.get("/api/v1/simulations/:id/plots/density.png") { request, context in try await self.densityImage(request, context) }
+        addDashboard(to: router)
         return router
     }
 

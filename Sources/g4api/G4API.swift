@@ -57,6 +57,11 @@ struct Serve: AsyncParsableCommand {
         let sync = try components.syncService(defaultRoles: [.submit, .watch], logger: Logger(label: "g4.sync"))
         var settings = SubmissionService.Settings()
         settings.corsOrigins = config.corsOrigins
+        settings.uploadsDirectory = config.uploadsDirectory
+        settings.maxUploadBytes = try config.maxUploadBytes()
+        settings.maxSweepPoints = try config.positiveInteger("SWEEP_MAX_POINTS", default: 100)
+        settings.g4sim = config.g4sim
+        settings.plotCacheDirectory = config.resultsDirectory.appendingPathComponent(".plot-cache", isDirectory: true)
         let metrics = APIMetrics()
         if let sync { metrics.extraSamples = { sync.metricSamples() } }
         let service = SubmissionService(store: components.store, registry: components.registry, settings: settings,

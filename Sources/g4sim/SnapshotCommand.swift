@@ -8,7 +8,53 @@ struct SnapshotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapshot",
         abstract: "Inspect and rewrite GADGET-4 snapshots.",
-        subcommands: [Info.self, Convert.self])
+        subcommands: [Info.self, Convert.self, Check.self, Groups.self, Density.self])
+
+    /// Reads initial conditions exactly as `g4sim run` does (same paths, same
+    /// readers) and checks what a run needs of them, so that a service can
+    /// refuse a broken upload before a job names it.
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check that g4sim can run from initial conditions; print their header as one JSON line.",
+            discussion: "Reads every particle with the reader `g4sim run` uses for ICFormat 3 (HDF5) or 1 (GADGET format 1) and checks that positions and velocities are finite numbers. Exits with status 1 and the reason on standard error otherwise.")
+
+        @Argument(help: "Initial conditions as InitCondFile names them (x for x.hdf5, or a format-1 file).")
+        var file: String
+
+        @Option(help: "3 (HDF5) or 1 (GADGET binary format 1), as ICFormat.")
+        var format: Int = 3
+
+        func validate() throws {
+            guard format == 1 || format == 3 else { throw ValidationError("--format must be 1 or 3") }
+        }
+
+        func run() throws {
+            try withMPI { world in
+                let (header, block): (SnapshotHeader, ParticleBlock)
+                if format == 1 {
+                    (header, block) = try GadgetFormat1.read(paths: try GadgetFormat1.paths(file), communicator: world)
+                } else {
+                    (header, block) = try HDF5Snapshot.read(paths: try SnapshotPaths.input(file, numFiles: HDF5Snapshot.numFiles),
+                                                            communicator: world)
+                }
+                guard header.totalParticles > 0 else { throw SnapshotFormatError("\(file): holds no particles") }
+                guard header.boxSize > 0, header.boxSize.isFinite else { throw SnapshotFormatError("\(file): BoxSize \(header.boxSize) is not positive") }
+                guard header.time > 0, header.time <= 1 else {
+                    throw SnapshotFormatError("\(file): Time \(header.time) is not a scale factor in (0, 1]")
+                }
+                guard header.particleMass > 0, header.particleMass.isFinite else {
+                    throw SnapshotFormatError("\(file): the particle mass \(header.particleMass) is not positive")
+                }
+                if let bad = block.positions.firstIndex(where: { !$0.isFinite }) {
+                    throw SnapshotFormatError("\(file): particle \(block.ids[bad / 3]) has a position that is not a finite number")
+                }
+                if let bad = block.velocities.firstIndex(where: { !$0.isFinite }) {
+                    throw SnapshotFormatError("\(file): particle \(block.ids[bad / 3]) has a velocity that is not a finite number")
+                }
+                say(world, "{\"particles\":\(header.totalParticles),\"box_size\":\(header.boxSize),\"time\":\(header.time),\"redshift\":\(header.redshift),\"particle_mass\":\(header.particleMass),\"files\":\(header.numFiles),\"id_bits\":\(header.idBits)}")
+            }
+        }
+    }
 
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print a snapshot's header, particle counts and dataset types.")

@@ -177,9 +177,9 @@ import Testing
     @Test func migrationsAreVersionedAndRunOnce() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("g4mig-\(UUID().uuidString.prefix(8))/jobs.db").path
         let first = try SQLiteJobRepository(path: path)
-        #expect(try first.migrationVersions() == [1, 2])
+        #expect(try first.migrationVersions() == [1, 2, 3])
         let second = try SQLiteJobRepository(path: path)
-        #expect(try second.migrationVersions() == [1, 2])
+        #expect(try second.migrationVersions() == [1, 2, 3])
     }
 
     @Test func concurrentInsertsAreGroupedAndAllDurable() async throws {

@@ -74,7 +74,7 @@ public final class ServerProcess: @unchecked Sendable {
         var env: [String: String] = [
             "DATABASE_URL": "sqlite:///" + directory.appendingPathComponent("g4api.db").path,  // absolute: four slashes
             "API_HOST": "127.0.0.1", "API_PORT": String(port), "RESULTS_DIR": directory.appendingPathComponent("results").path,
-            "LOG_LEVEL": "warning",
+            "UPLOADS_DIR": directory.appendingPathComponent("uploads").path, "LOG_LEVEL": "warning",
         ]
         for (k, v) in extra { env[k] = v }
         service = ServiceProcess(Products.g4api, name: name, directory: directory, environment: env)

@@ -136,14 +136,7 @@ public final class LocalBackend: Backend, @unchecked Sendable {
         // Written for every attempt: a resumed one may run with more memory.
         try Durable.write(job.parameterFile(memoryMB: plan.memoryMB), to: directory.appendingPathComponent(RunLayout.parameterFile))
         try Durable.write(job.outputList, to: directory.appendingPathComponent(RunLayout.outputList))
-        var command: [String]
-        if job.resources.ranks > 1 {
-            command = [configuration.mpirun, "-np", String(job.resources.ranks), "--oversubscribe", "--bind-to", "none",
-                       configuration.g4sim, "run", RunLayout.parameterFile]
-        } else {
-            command = [configuration.g4sim, "run", RunLayout.parameterFile]
-        }
-        if plan.resume { command.append("--restart") }
+        let command = command(for: job, plan: plan)
         let script = """
             cd -- "$1" || exit 127
             n=$2; claimed=$3; shift 3
@@ -162,7 +155,27 @@ public final class LocalBackend: Backend, @unchecked Sendable {
         let record = RunRecord(pid: pid, start: start, attempt: attempt, ranks: job.resources.ranks)
         lock.withLock { active[job.id] = job.resources.ranks }
         logger.info("started job", metadata: ["job": "\(job.id)", "pid": "\(pid)", "attempt": "\(attempt)", "ranks": "\(job.resources.ranks)"])
-        return Submission(schedulerJobID: "local:\(pid)", backendData: Self.encode(record))
+        return Submission(schedulerJobID: "local:\(pid)", backendData: Self.encode(record),
+                          script: shownScript(job, plan: plan, directory: directory))
+    }
+
+    /// The attempt's command: g4sim, under mpirun for more than one rank.
+    private func command(for job: Job, plan: AttemptPlan) -> [String] {
+        var command = [configuration.g4sim, "run", RunLayout.parameterFile]
+        if job.resources.ranks > 1 {
+            command = [configuration.mpirun, "-np", String(job.resources.ranks), "--oversubscribe", "--bind-to", "none"] + command
+        }
+        if plan.resume { command.append("--restart") }
+        return command
+    }
+
+    /// No scheduler here: what users read as the job's script is the command run in its directory.
+    private func shownScript(_ job: Job, plan: AttemptPlan, directory: URL) -> String {
+        """
+        # g4api local backend: job \(job.id), attempt \(plan.number), in a session of its own
+        cd \(directory.path)
+        \(command(for: job, plan: plan).joined(separator: " ")) >> stdout.log 2>> stderr.log
+        """
     }
 
     /// The attempt was launched by an earlier g4api: find its run from the pid file.
@@ -178,7 +191,8 @@ public final class LocalBackend: Backend, @unchecked Sendable {
                 let record = RunRecord(pid: pid, start: start, attempt: attempt, ranks: job.resources.ranks)
                 if ProcessControl.isAlive(pid, startTime: start) { lock.withLock { active[job.id] = job.resources.ranks } }
                 logger.info("re-attached to a run started before a restart", metadata: ["job": "\(job.id)", "pid": "\(pid)"])
-                return Submission(schedulerJobID: "local:\(pid)", backendData: Self.encode(record))
+                return Submission(schedulerJobID: "local:\(pid)", backendData: Self.encode(record),
+                                  script: shownScript(job, plan: plan, directory: directory))
             }
             try await Task.sleep(for: .milliseconds(100))
         }
