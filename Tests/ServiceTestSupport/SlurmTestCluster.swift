@@ -83,15 +83,21 @@ public final class SlurmTestCluster: Sendable {
     public func stopDaemon(_ name: String) throws { try Self.cluster(["stop-daemon", directory.path, name]) }
     public func startDaemon(_ name: String) throws { try Self.cluster(["start-daemon", directory.path, name]) }
 
-    /// The site file of the test cluster. Its one setup line gives every job a
+    /// The site file of the test cluster. Its setup lines give every job a
     /// temporary folder of its own, as sites do with a prolog or
-    /// job_container/tmpfs: Open MPI keeps its shared-memory segments in
-    /// TMPDIR, and two jobs on one node sharing /tmp were seen to crash in
-    /// its shared-memory transport (vader).
+    /// job_container/tmpfs, and put Open MPI's shared-memory segments there:
+    /// by default they are in /dev/shm, named by host and job id, and the
+    /// test machine's two clusters both have a node n1 (ranks of two jobs
+    /// sharing a segment crashed together in the vader transport).
     public var siteFile: String {
         let path = directory.appendingPathComponent("etc/g4-site.conf").path
         let tmp = directory.appendingPathComponent("jobtmp").path
-        try? "setup = export TMPDIR=\(tmp)/$SLURM_JOB_ID && mkdir -p \"$TMPDIR\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let lines = """
+            setup = export TMPDIR=\(tmp)/$SLURM_JOB_ID && mkdir -p "$TMPDIR"
+            setup = export OMPI_MCA_btl_vader_backing_directory="$TMPDIR"
+
+            """
+        try? lines.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 

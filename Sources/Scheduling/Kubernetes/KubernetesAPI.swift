@@ -143,7 +143,9 @@ public final class KubernetesAPI: KubernetesClient {
         self.timeout = timeout
     }
 
-    deinit { try? http.syncShutdown() }
+    /// Not syncShutdown: the last reference may go on an event loop (the
+    /// service's shutdown), where a blocking shutdown is a fatal error.
+    deinit { http.shutdown { _ in } }
 
     var jobsPath: String { "/apis/batch/v1/namespaces/\(namespace)/jobs" }
     var podsPath: String { "/api/v1/namespaces/\(namespace)/pods" }
