@@ -8,9 +8,9 @@ import Parameters
 /// Parameter sweeps: one request that varies named parameters over lists
 /// or ranges creates one job per point (the product of the lists), all
 /// validated before any is stored, stored in one transaction, and listed,
-/// followed and cancelled as a group. Each job carries the sweep's id, so a
-/// backend that submits arrays (Slurm) can submit a sweep as one; until one
-/// does, every point is a job of its own.
+/// followed and cancelled as a group. Each job carries the sweep's id; every
+/// point is a job of its own on every backend (on Slurm one sbatch per point,
+/// not yet one job array).
 extension SubmissionService {
     /// One varied parameter: its name and values in order.
     struct SweepAxis {
