@@ -53,6 +53,11 @@ solver() { swift test --skip-build --no-parallel --filter SolverValidationTests;
 
 group build build
 
+# The users group's N32 run on 2 ranks doubles as the solver group's 2-rank
+# reference run (Tests/SolverValidationTests/SimulationRuns.swift).
+export G4_SHARED_RUNS="$PWD/.build/shared-runs"
+rm -rf "$G4_SHARED_RUNS" && mkdir -p "$G4_SHARED_RUNS"
+
 if [ -n "${STRESS:-}" ]; then
   runs=$STRESS
   [ "$runs" -ge 1 ] 2>/dev/null || runs=1

@@ -131,7 +131,12 @@ def start_pod(job):
 
 def run_container(job_name, pod_name, container):
     time.sleep(0.2)
-    env = dict(os.environ)
+    # This process's environment stands in for the image's, without what an
+    # MPI singleton of the test process left there (a container starts clean;
+    # inherited OMPI_/PMIX_ variables make mpirun join that singleton and hang).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_", "OPAL_", "ORTE_"))}
+    if os.geteuid() == 0:  # the test machine runs as root; a real pod does not
+        env.update({"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"})
     env.update({e["name"]: e.get("value", "") for e in container.get("env", [])})
     env["HOSTNAME"] = pod_name
     log = open(os.path.join(args.dir, pod_name + ".log"), "wb")
