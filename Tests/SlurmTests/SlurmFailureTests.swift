@@ -292,7 +292,12 @@ extension SlurmClusterTests {
         restarted = true
         let ranOnSlurm = try await server.waitForEnd(client, slurmOnly, token: token)
         #expect(text(ranOnSlurm["phase"]) == "completed" && history(ranOnSlurm).map(\.backend) == ["slurm"], "\(ranOnSlurm)")
-        let comments = try cluster.sacct("JobIDRaw,Comment").map { $0.count > 1 ? $0[1] : "" }
+        // Accounting reaches slurmdbd asynchronously (slower after a controller restart).
+        var comments: [String] = []
+        try await Wait.until("sacct to list the Slurm job's comment") {
+            comments = try cluster.sacct("JobIDRaw,Comment").map { $0.count > 1 ? $0[1] : "" }
+            return comments.contains { $0.hasPrefix("g4:\(slurmOnly):") }
+        }
         for id in auto + [movable] { #expect(!comments.contains { $0.hasPrefix("g4:\(id):") }, "\(id) reached Slurm") }
         #expect(comments.filter { $0.hasPrefix("g4:\(slurmOnly):") } == ["g4:\(slurmOnly):1"])
     }
