@@ -184,7 +184,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         // k8s/ rendered by kustomize and checked against the strict schemas; docker/ checked against ldd.
-        .testTarget(name: "DeploymentTests", dependencies: ["ServiceTestSupport"], exclude: ["k8s_check.py"]),
+        .testTarget(name: "DeploymentTests", dependencies: ["ServiceTestSupport", "TestSupport"], exclude: ["k8s_check.py"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Parameters"]),
         .testTarget(name: "JobStoreTests", dependencies: [
             "JobStore", "Jobs", "ServiceTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
@@ -193,7 +193,7 @@ let package = Package(
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling", "Sync", "JobStore", "Jobs", "RunContract", "ServiceTestSupport", "g4sim"]),
         // Against a real Slurm cluster started by slurm/cluster (one node, and two in network namespaces).
         .testTarget(name: "SlurmTests", dependencies: [
-            "Jobs", "ServiceTestSupport", "g4sim", "g4api", "g4sync",
+            "Jobs", "Scheduling", "ServiceTestSupport", "TestSupport", "g4sim", "g4api", "g4sync",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         // Against the stand-in Kubernetes API server (fake_kube_api.py), which checks every Job against the strict schemas.

@@ -143,9 +143,9 @@ public actor Submitter {
                 return .settled
             }
         }
-        // Why this attempt: a resubmission's reason, a fallback's note, or the first.
-        let why = job.state == .requeued || (job.mayFallBack && job.errorMessage != nil)
-            ? (job.errorMessage ?? "resubmitted") : "first attempt"
+        // Why this attempt: the message a queued job carries (a resubmission's
+        // reason, a fallback's note), else the first.
+        let why = job.errorMessage ?? (job.state == .requeued ? "resubmitted" : "first attempt")
         let attempt = JobAttempt(jobID: job.id, number: plan.number, backend: backend.kind, schedulerJobID: submission.schedulerJobID,
                                  resumed: plan.resume, memoryMB: plan.memoryMB, why: why, script: submission.script,
                                  submittedAt: Clock.microseconds())

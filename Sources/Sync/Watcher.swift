@@ -28,7 +28,8 @@ public actor Watcher {
     /// What this watcher last stored, to write only changes.
     private var lastProgress: [String: SolverProgress] = [:]
     private var lastAccounting: [AttemptKey: [AccountingRow]] = [:]
-    private var logEnds: [String: Int64] = [:]
+    private var logEnds: [LogKey: Int64] = [:]
+    private struct LogKey: Hashable { var jobID: String; var stream: LogStream }
 
     public init(store: any JobStorage, backend: any Backend, owner: String, settings: SyncSettings, policy: EndingPolicy,
                 logger: Logger, requeued: @escaping @Sendable () -> Void = {}) {
@@ -87,7 +88,10 @@ public actor Watcher {
 
     func follow(_ job: Job, status: RunStatus) async throws {
         let directory = RunDirectory(backend.directory(for: job))
-        try await copyLogs(of: job, from: directory, drain: false)
+        // An ended run's logs are copied to their end; a live one's a chunk per pass.
+        let ended: Bool
+        if case .ended = status { ended = true } else { ended = false }
+        try await copyLogs(of: job, from: directory, drain: ended)
         let progress = try await recordProgress(of: job, from: directory)
         switch status {
         case .queued, .unknown:
@@ -96,7 +100,6 @@ public actor Watcher {
             if job.cancelRequested { await backend.cancel(job) }
             if job.state == .submitted { _ = try await store.apply(.start, to: job.id, changes: JobChanges()) }
         case .ended(let ending):
-            try await copyLogs(of: job, from: directory, drain: true)
             try await record(ending, of: job, directory: directory, progress: progress)
         }
     }
@@ -152,7 +155,7 @@ public actor Watcher {
     /// the file is exhausted (the run ended); otherwise one chunk per pass.
     func copyLogs(of job: Job, from directory: RunDirectory, drain: Bool) async throws {
         for stream in LogStream.allCases {
-            let key = job.id + "/" + stream.rawValue
+            let key = LogKey(jobID: job.id, stream: stream)
             var offset: Int64
             if let known = logEnds[key] { offset = known } else { offset = try await store.logLength(jobID: job.id, stream: stream) }
             while true {
@@ -187,7 +190,7 @@ public actor Watcher {
 
     private func forgetAllBut(_ live: Set<String>) {
         lastProgress = lastProgress.filter { live.contains($0.key) }
-        logEnds = logEnds.filter { live.contains(String($0.key.prefix(36))) }
+        logEnds = logEnds.filter { live.contains($0.key.jobID) }
         if lastAccounting.count > 10_000 { lastAccounting = [:] }
     }
 }

@@ -3,7 +3,6 @@ import Jobs
 import Logging
 import Mustache
 import RunContract
-import Synchronization
 
 /// Runs jobs as Kubernetes Jobs: one batch/v1 Job per attempt, one pod
 /// running `mpirun -np N g4sim run param.txt`, rendered from the site's
@@ -51,12 +50,8 @@ public final class KubernetesBackend: Backend, Sendable {
     let client: any KubernetesClient
     let template: MustacheTemplate
     let logger: Logger
-    private let state = Mutex(State())
-
-    struct State {
-        var missingSince: [String: ContinuousClock.Instant] = [:]
-        var cancelSent: [String: ContinuousClock.Instant] = [:]
-    }
+    /// Jobs not found; deletions sent.
+    private let memory = PassMemory()
 
     static let container = "g4sim"
 
@@ -222,23 +217,20 @@ public final class KubernetesBackend: Backend, Sendable {
         let podsByJob = Dictionary(grouping: pods) { pod in
             Self.jobName(jobID: pod.metadata.labels?["g4-job-id"] ?? "", attempt: Int(pod.metadata.labels?["g4-attempt"] ?? "") ?? 0)
         }
+        memory.keepOnly(Set(jobs.map(\.id)))
         var out: [String: RunStatus] = [:]
-        let now = ContinuousClock.now
         for job in jobs {
             let name = job.schedulerJobID ?? Self.jobName(jobID: job.id, attempt: job.attempts)
             if let status = KubernetesStates.status(job: jobsByName[name], pods: podsByJob[name] ?? [], container: Self.container) {
-                state.withLock { _ = $0.missingSince.removeValue(forKey: job.id) }
+                memory.seen(job.id)
                 out[job.id] = await withFailureLog(status, pods: podsByJob[name] ?? [])
                 continue
             }
-            let (cancelled, since) = state.withLock { s -> (Bool, ContinuousClock.Instant) in
-                let since = s.missingSince[job.id] ?? now
-                s.missingSince[job.id] = since
-                return (s.cancelSent[job.id] != nil, since)
-            }
-            if cancelled || job.cancelRequested && now - since >= .seconds(30) {
+            // Gone: deleted by our cancel (here, or by a process before a restart), else not yet visible or lost.
+            let missing = memory.missing(job.id)
+            if memory.cancelSent(job.id) || (job.cancelRequested && missing >= .seconds(30)) {
                 out[job.id] = .ended(RunEnding(.cancelled, detail: "Kubernetes Job \(name) deleted"))
-            } else if now - since >= .seconds(configuration.lostAfterSeconds) {
+            } else if missing >= .seconds(configuration.lostAfterSeconds) {
                 out[job.id] = .ended(RunEnding(.lost, detail: "Kubernetes Job \(name) has not existed for \(Int(configuration.lostAfterSeconds)) s"))
             } else {
                 out[job.id] = .unknown(reason: "Kubernetes Job \(name) not found (yet)")
@@ -265,17 +257,12 @@ public final class KubernetesBackend: Backend, Sendable {
     /// if the deletion did not go through.
     public func cancel(_ job: Job) async {
         let name = job.schedulerJobID ?? Self.jobName(jobID: job.id, attempt: job.attempts)
-        let due = state.withLock { s -> Bool in
-            if let sent = s.cancelSent[job.id], ContinuousClock.now - sent < .seconds(60) { return false }
-            s.cancelSent[job.id] = .now
-            return true
-        }
-        guard due else { return }
+        guard memory.cancelDue(job.id) else { return }
         do {
             try await client.deleteJob(named: name)
             logger.info("Kubernetes Job deleted", metadata: ["job": "\(job.id)", "k8s_job": "\(name)"])
         } catch {
-            state.withLock { _ = $0.cancelSent.removeValue(forKey: job.id) }
+            memory.cancelFailed(job.id)
             logger.warning("deleting the Kubernetes Job failed", metadata: ["job": "\(job.id)", "error": "\(error)"])
         }
     }

@@ -43,13 +43,13 @@ public final class SlurmBackend: Backend, Sendable {
     let logger: Logger
     private let state = Mutex(State())
 
+    /// Jobs in neither squeue nor sacct; scancels sent.
+    private let memory = PassMemory()
+
     struct State {
-        /// Job id → since when it has been in neither squeue nor sacct.
-        var missingSince: [String: ContinuousClock.Instant] = [:]
         /// The last accounting answer (allocation id → rows), and when it was taken.
         var accounting: [String: [SlurmAccountingEntry]] = [:]
         var accountingTaken = ContinuousClock.Instant.now - .seconds(3600)
-        var cancelSent: [String: ContinuousClock.Instant] = [:]
     }
     /// The Slurm user's associations and the cluster's partitions, asked for at most once a minute.
     private let associations: CachedAnswer<[SlurmAssociation]>
@@ -184,8 +184,8 @@ public final class SlurmBackend: Backend, Sendable {
             return SlurmStates.isFinal(entry.state)
         }
         let accounting = await accountingRows(for: needAccounting)
+        memory.keepOnly(Set(jobs.map(\.id)))
         var out: [String: RunStatus] = [:]
-        let now = ContinuousClock.now
         for job in jobs {
             guard let id = job.schedulerJobID else {
                 out[job.id] = .ended(RunEnding(.lost, detail: "no Slurm job id recorded"))
@@ -193,7 +193,7 @@ public final class SlurmBackend: Backend, Sendable {
             }
             let accounted = accounting?[id].flatMap { SlurmStates.status(accounting: $0, memoryMB: job.resources.memoryMB) }
             if let entry = queue[id] {
-                state.withLock { _ = $0.missingSince.removeValue(forKey: job.id) }
+                memory.seen(job.id)
                 if SlurmStates.isFinal(entry.state) {
                     // The exit code (75: "resume me") and the steps' states are only in sacct.
                     out[job.id] = accounted ?? .unknown(reason: "\(entry.state) in squeue; waiting for its accounting")
@@ -201,15 +201,11 @@ public final class SlurmBackend: Backend, Sendable {
                     out[job.id] = SlurmStates.status(state: entry.state, exitCode: nil, reason: entry.reason)
                 }
             } else if let accounted {
-                state.withLock { _ = $0.missingSince.removeValue(forKey: job.id) }
+                memory.seen(job.id)
                 out[job.id] = accounted
             } else {
-                let since = state.withLock { s -> ContinuousClock.Instant in
-                    if let t = s.missingSince[job.id] { return t }
-                    s.missingSince[job.id] = now
-                    return now
-                }
-                if accounting != nil && now - since >= .seconds(configuration.lostAfterSeconds) {
+                let missing = memory.missing(job.id)
+                if accounting != nil && missing >= .seconds(configuration.lostAfterSeconds) {
                     out[job.id] = .ended(RunEnding(.lost, detail: "Slurm job \(id) has been in neither squeue nor sacct for \(Int(configuration.lostAfterSeconds)) s"))
                 } else {
                     out[job.id] = .unknown(reason: "Slurm job \(id) is not in squeue and not yet in sacct")
@@ -277,18 +273,12 @@ public final class SlurmBackend: Backend, Sendable {
     /// sends SIGTERM to every step (g4sim writes restart files and exits)
     /// and SIGKILL after its KillWait.
     public func cancel(_ job: Job) async {
-        guard let id = job.schedulerJobID else { return }
-        let due = state.withLock { s -> Bool in
-            if let sent = s.cancelSent[job.id], ContinuousClock.now - sent < .seconds(60) { return false }
-            s.cancelSent[job.id] = .now
-            return true
-        }
-        guard due else { return }
+        guard let id = job.schedulerJobID, memory.cancelDue(job.id) else { return }
         do {
             try await client.cancel(jobID: id)
             logger.info("scancel sent", metadata: ["job": "\(job.id)", "slurm_job_id": "\(id)"])
         } catch {
-            state.withLock { _ = $0.cancelSent.removeValue(forKey: job.id) }  // try again next pass
+            memory.cancelFailed(job.id)
             logger.warning("scancel failed", metadata: ["job": "\(job.id)", "error": "\(error)"])
         }
     }
