@@ -12,17 +12,21 @@ import Testing
 @Suite(.serialized) struct KubernetesBackendTests {
     let client = HTTPClient.shared
 
-    func server(_ fake: FakeKubernetes, _ label: String) async throws -> (ServerProcess, String, URL) {
-        let dir = Products.scratch("k8s-\(label)")
+    /// A g4api with the Kubernetes backend on the stand-in API server;
+    /// `directory` again starts a new g4api on the same store and volume.
+    func server(_ fake: FakeKubernetes, _ label: String, g4sim: String = Products.g4sim, directory: URL? = nil,
+                environment: [String: String] = [:]) async throws -> (ServerProcess, String, URL) {
+        let dir = directory ?? Products.scratch("k8s-\(label)")
         let jobs = dir.appendingPathComponent("volume")
-        let env = [
+        var env = [
             "BACKENDS": "kubernetes", "KUBECONFIG": fake.kubeconfig, "KUBERNETES_IMAGE": "registry.example.org/g4/g4sim:test",
             "KUBERNETES_PVC": "g4-jobs", "KUBERNETES_JOBS_DIR": jobs.path,
             // The fake's kubelet runs on this machine: the pod sees the volume where g4sync does.
-            "KUBERNETES_JOBS_MOUNT": jobs.path, "KUBERNETES_G4SIM": Products.g4sim,
+            "KUBERNETES_JOBS_MOUNT": jobs.path, "KUBERNETES_G4SIM": g4sim,
             "KUBERNETES_POLL_SECONDS": "0.3", "KUBERNETES_INSTANCE": "g4-\(label)",
             "TEMPLATES_DIR": Products.packageRoot.appendingPathComponent("templates").path,
         ]
+        for (k, v) in environment { env[k] = v }
         let server = ServerProcess(directory: dir, environment: env)
         let token = try server.token(user: "alice")
         try await server.start(client: client)
@@ -145,5 +149,75 @@ import Testing
         try await Wait.until("the pod's processes to be gone") {
             try fake.runningContainers().isEmpty && processesIn(jobs.appendingPathComponent(id).path) == 0
         }
+    }
+
+    /// The Job's activeDeadlineSeconds passes while the solver runs (a held
+    /// stand-in that had written restart files): the Job fails with
+    /// DeadlineExceeded, the attempt ends `time_limit`, and the job is
+    /// resubmitted as a new Job that resumes, then completes.
+    @Test func deadlineEndsTheAttemptAndTheJobResumes() async throws {
+        let fake = try await FakeKubernetes.started()
+        let solver = try Products.fakeSolver(in: Products.scratch("k8s-deadline-solver"), held: true)
+        let (server, token, jobs) = try await server(fake, "deadline", g4sim: solver)
+        defer { server.kill(SIGTERM) }
+        let id = try await server.submit(client, #"{"name": "k8s deadline", "backend": "kubernetes", "resources": {"wall_clock_limit": 10, "memory_mb": 100}}"#,
+                                         token: token)
+        let directory = jobs.appendingPathComponent(id)
+        try await Wait.until("the first attempt to start") { Products.fakeStarted(in: directory) }
+        try FileManager.default.removeItem(at: directory.appendingPathComponent("fake-started"))
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("output/restartfiles"), withIntermediateDirectories: true)
+        try "restart".write(to: directory.appendingPathComponent("output/restartfiles/restart.0"), atomically: true, encoding: .utf8)
+        try await Wait.until("a second attempt to start") { Products.fakeStarted(in: directory) }
+        Products.release(directory)
+        let job = try await server.waitForEnd(client, id, token: token)
+        let history = items(job["history"])
+        #expect(text(job["phase"]) == "completed", "\(job)")
+        #expect(history.count >= 2 && text(history.first?["ending"]) == "time_limit", "\(history)")
+        #expect(text(history.first?["reason"])?.contains("DeadlineExceeded") == true, "\(history)")
+        #expect(history.dropFirst().allSatisfy { $0["resumed"] == .bool(true) }, "\(history)")
+    }
+
+    /// The API server refuses the Job (a site's template that breaks the
+    /// schema): the job fails with the server's own message, once; it is not
+    /// retried forever.
+    @Test func aJobTheAPIServerRefusesFailsWithItsMessage() async throws {
+        let fake = try await FakeKubernetes.started()
+        let templates = Products.scratch("k8s-bad-template")
+        try FileManager.default.createDirectory(at: templates.appendingPathComponent("kubernetes"), withIntermediateDirectories: true)
+        let good = try String(contentsOf: Products.packageRoot.appendingPathComponent("templates/kubernetes/g4sim-job.json.mustache"), encoding: .utf8)
+        try good.replacingOccurrences(of: #""restartPolicy": "Never""#, with: #""restartPolicy": "Always""#)
+            .write(to: templates.appendingPathComponent("kubernetes/g4sim-job.json.mustache"), atomically: true, encoding: .utf8)
+        let solver = try Products.fakeSolver(in: Products.scratch("k8s-refused-solver"))
+        let (server, token, _) = try await server(fake, "refused", g4sim: solver, environment: ["TEMPLATES_DIR": templates.path])
+        defer { server.kill(SIGTERM) }
+        let id = try await server.submit(client, #"{"name": "k8s refused", "backend": "kubernetes", "resources": {"memory_mb": 100}}"#, token: token)
+        let job = try await server.waitForEnd(client, id, token: token)
+        #expect(text(job["phase"]) == "failed", "\(job)")
+        #expect(text(job["error_message"])?.contains("restartPolicy") == true, "\(job)")
+        let creates = try fake.requests().filter { $0.method == "POST" && $0.path.hasSuffix("/jobs") }.count
+        #expect(try fake.podNames(jobID: id).isEmpty && creates >= 1)
+    }
+
+    /// Credentials the API server refuses (401) are the service's problem,
+    /// not the job's: the job stays queued while the submitter backs off; a
+    /// g4api started with the right credentials on the same store runs it.
+    @Test func refusedCredentialsKeepJobsQueued() async throws {
+        let fake = try await FakeKubernetes.started()
+        let solver = try Products.fakeSolver(in: Products.scratch("k8s-401-solver"))
+        let dir = Products.scratch("k8s-401")
+        let wrong = dir.appendingPathComponent("kubeconfig-wrong-token")
+        let config = try String(contentsOfFile: fake.kubeconfig, encoding: .utf8)
+        try config.replacingOccurrences(of: "token: fake-", with: "token: wrong-").write(to: wrong, atomically: true, encoding: .utf8)
+        var (server, token, _) = try await server(fake, "401", g4sim: solver, directory: dir, environment: ["KUBECONFIG": wrong.path])
+        let id = try await server.submit(client, #"{"name": "k8s 401", "backend": "kubernetes", "resources": {"memory_mb": 100}}"#, token: token)
+        try await Wait.until("g4api to back off from the refused credentials") {
+            server.logText.contains("backend cannot take jobs now; backing off") && server.logText.contains("(401)")
+        }
+        #expect(text(try await server.json(client, "/api/v1/jobs/\(id)", token: token)["phase"]) == "queued")
+        server.kill(SIGTERM)
+        (server, token, _) = try await self.server(fake, "401", g4sim: solver, directory: dir)
+        defer { server.kill(SIGTERM) }
+        let job = try await server.waitForEnd(client, id, token: token)
+        #expect(text(job["phase"]) == "completed" && items(job["history"]).count == 1, "\(job)")
     }
 }

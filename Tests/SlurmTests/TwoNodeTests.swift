@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import Foundation
 import Jobs
+import Scheduling
 import ServiceTestSupport
+import TestSupport
 import Testing
 
 /// On a two-node Slurm cluster (each slurmd in its own network namespace):
@@ -34,8 +36,8 @@ import Testing
         // The limited job's first attempt gets the stop signal as Slurm's
         // --signal=B:USR1 delivers it (to the batch shell) once it has made progress;
         // its later attempts stop at 85 % of their 60 s (g4sim's TimeLimitCPU).
-        let limitedDir = RunDirectoryPath(jobs.appendingPathComponent(limited))
-        try await Wait.until("the limited job to make progress") { limitedDir.fraction > 0 }
+        let limitedDir = RunDirectory(jobs.appendingPathComponent(limited))
+        try await Wait.until("the limited job to make progress") { (limitedDir.progress?.fractionDone ?? 0) > 0 }
         let firstSlurmID = try #require(text(try await server.json(client, "/api/v1/jobs/\(limited)", token: token)["scheduler_job_id"]))
         try cluster.run("scancel", ["--signal=USR1", "--batch", firstSlurmID])
 
@@ -68,35 +70,97 @@ import Testing
         for other in [spread, limited] {
             let theirs = jobs.appendingPathComponent("\(other)/output/snapshot_000.hdf5").path
             for dataset in ["/PartType1/Coordinates", "/PartType1/Velocities", "/PartType1/ParticleIDs"] {
-                let diff = try ProcessOutcome.run("/usr/bin/h5diff", ["-q", ours, theirs, dataset])
-                #expect(diff.status == 0, "\(other) \(dataset) differs: \(diff.output)")
+                let diff = try ProcessRunner.run("/usr/bin/h5diff", ["-q", ours, theirs, dataset])
+                #expect(diff.succeeded, "\(other) \(dataset) differs: \(diff.combined)")
             }
         }
     }
-}
 
-/// The solver's progress in a job directory.
-struct RunDirectoryPath {
-    let url: URL
-    init(_ url: URL) { self.url = url }
-    var fraction: Double {
-        guard let data = FileManager.default.contents(atPath: url.appendingPathComponent("output/progress.json").path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return 0 }
-        return object["fraction_done"] as? Double ?? 0
+    /// A node of a running job goes down (`scontrol update State=DOWN`, as an
+    /// operator or a failed health check does): Slurm ends the job NODE_FAIL,
+    /// g4sync resubmits it without counting the attempt against the job, and
+    /// the new attempt runs on the other node to `completed`.
+    @Test func aJobWhoseNodeFailsIsResubmittedElsewhere() async throws {
+        let cluster = try await SlurmTestCluster.twoNodes()
+        let solver = try Products.fakeSolver(in: Products.scratch("slurm-node-fail-solver"), held: true)
+        let jobs = cluster.jobsDirectory("node-fail")
+        let server = ServerProcess(directory: Products.scratch("slurm-node-fail"), environment: cluster.serviceEnvironment(jobs: jobs, g4sim: solver))
+        let token = try server.token(user: "alice")
+        try await server.start(client: client)
+        defer { server.kill(SIGTERM) }
+        let id = try await server.submit(client, #"{"name": "node fails", "backend": "slurm", "resources": {"memory_mb": 100}}"#, token: token)
+        let directory = jobs.appendingPathComponent(id)
+        try await Wait.until("the first attempt to start") { Products.fakeStarted(in: directory) }
+        let first = try #require(text(try await server.json(client, "/api/v1/jobs/\(id)", token: token)["scheduler_job_id"]))
+        let node = try cluster.run("squeue", ["--noheader", "--jobs=\(first)", "--format=%N"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(node == "n1" || node == "n2", "job \(first) on \(node)")
+        try FileManager.default.removeItem(at: directory.appendingPathComponent("fake-started"))
+        try cluster.run("scontrol", ["update", "NodeName=\(node)", "State=DOWN", "Reason=g4-test"])
+        // Kept out of service: with ReturnToService its slurmd would bring it back at once.
+        try cluster.run("scontrol", ["update", "NodeName=\(node)", "State=DRAIN", "Reason=g4-test"])
+        defer { _ = try? cluster.run("scontrol", ["update", "NodeName=\(node)", "State=RESUME"]) }
+
+        try await Wait.until("a second attempt to start") { Products.fakeStarted(in: directory) }
+        Products.release(directory)
+        let job = try await server.waitForEnd(client, id, token: token)
+        let history = items(job["history"])
+        #expect(text(job["phase"]) == "completed", "\(job)")
+        #expect(history.count == 2 && text(history.first?["ending"]) == "node_failure", "\(history)")
+        #expect(history.first?["counts_against_limit"] == .bool(false), "\(history)")
+        let second = try #require(text(history.last?["scheduler_job_id"]))
+        // Accounting rows reach slurmdbd asynchronously.
+        var rows: [[String]] = []
+        try await Wait.until("sacct to list both attempts") {
+            rows = try cluster.sacct("JobIDRaw,State,NodeList")
+            return rows.contains { $0.first == first } && rows.contains { $0.first == second && $0[1] == "COMPLETED" }
+        }
+        let ranOn = rows.first { $0.first == second }?.last
+        #expect(ranOn != nil && ranOn != node, "attempt 2 ran on \(ranOn ?? "?"), the failed node was \(node)")
+        let firstState = rows.first { $0.first == first }?[1]
+        #expect(firstState == "NODE_FAIL", "Slurm recorded attempt 1 as \(firstState ?? "?")")
     }
-}
 
-enum ProcessOutcome {
-    static func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    /// Slurm's own time limit, on a solver that ignores the warning signal
+    /// and SIGTERM (only SIGKILL ends it): Slurm ends both jobs TIMEOUT. The
+    /// one that has restart files is resubmitted with `--restart` and
+    /// completes; the one without ends `timed_out`, saying why.
+    @Test func slurmsTimeLimitResumesOrTimesOut() async throws {
+        let cluster = try await SlurmTestCluster.twoNodes()
+        let solver = try Products.fakeSolver(in: Products.scratch("slurm-timeout-solver"), held: true, ignoringSIGTERM: true)
+        let jobs = cluster.jobsDirectory("timeout")
+        let server = ServerProcess(directory: Products.scratch("slurm-timeout"), environment: cluster.serviceEnvironment(jobs: jobs, g4sim: solver))
+        let token = try server.token(user: "alice")
+        try await server.start(client: client)
+        defer { server.kill(SIGTERM) }
+        let body = #"{"name": "overrun", "backend": "slurm", "resources": {"memory_mb": 100, "wall_clock_limit": 60}}"#
+        let resumable = try await server.submit(client, body, token: token)
+        let lost = try await server.submit(client, body, token: token)
+        let directory = jobs.appendingPathComponent(resumable)
+        for id in [resumable, lost] {
+            try await Wait.until("job \(id) to start") { Products.fakeStarted(in: jobs.appendingPathComponent(id)) }
+        }
+        try FileManager.default.removeItem(at: directory.appendingPathComponent("fake-started"))
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("output/restartfiles"), withIntermediateDirectories: true)
+        try "restart".write(to: directory.appendingPathComponent("output/restartfiles/restart.0"), atomically: true, encoding: .utf8)
+
+        let timedOut = try await server.waitForEnd(client, lost, token: token)
+        #expect(text(timedOut["phase"]) == "timed_out", "\(timedOut)")
+        #expect(text(items(timedOut["history"]).first?["ending"]) == "time_limit", "\(timedOut)")
+        #expect(text(timedOut["error_message"])?.isEmpty == false, "\(timedOut)")
+        try await Wait.until("the resumable job's second attempt to start") { Products.fakeStarted(in: directory) }
+        Products.release(directory)
+        let resumed = try await server.waitForEnd(client, resumable, token: token)
+        let history = items(resumed["history"])
+        #expect(text(resumed["phase"]) == "completed", "\(resumed)")
+        #expect(history.count == 2 && text(history.first?["ending"]) == "time_limit" && history.last?["resumed"] == .bool(true), "\(history)")
+        let overrun = [items(timedOut["history"]).first, history.first].map { text($0?["scheduler_job_id"]) ?? "?" }
+        var states: [[String]] = []
+        try await Wait.until("sacct to list both overrun attempts") {
+            states = try cluster.sacct("JobIDRaw,State")
+            return overrun.allSatisfy { id in states.contains { $0.first == id } }
+        }
+        for slurmID in overrun {
+            #expect(states.first { $0.first == slurmID }?.last == "TIMEOUT", "Slurm job \(slurmID): \(states.first { $0.first == slurmID } ?? [])")
+        }
     }
 }
